@@ -1,0 +1,1 @@
+"""Scenario families. Each registers itself through the ``societas.scenarios`` entry points."""

@@ -1,0 +1,76 @@
+"""Societas engine: scenarios ask agents questions; the engine batches every answer.
+
+``import simulator`` stays light: the Parquet writer and the run front door load on first use,
+and no backend library (vllm, torch, ray) loads until a backend is built.
+"""
+
+from __future__ import annotations
+
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
+from simulator._config import (
+    BackendConfig,
+    ConfigError,
+    GraphConfig,
+    PolicyGroup,
+    PopulationConfig,
+    RunConfig,
+)
+from simulator._engine import Counters, Engine, MemoryLog
+from simulator._events import Event, Outcome
+from simulator._population import MODEL_POLICY, AgentLike, Population
+from simulator._questions import (
+    UNSET,
+    AnswerError,
+    Choice,
+    Constraint,
+    Form,
+    Number,
+    Question,
+    Text,
+)
+from simulator._registry import (
+    backend_names,
+    build_backend,
+    get_scenario,
+    register_backend,
+    register_scenario,
+    scenario_names,
+)
+from simulator._requests import Message, Request, RequestKey, Response, Sampling
+from simulator._scenario import AgentSpec, Scenario
+from simulator._seeding import derive_rng, derive_seed
+from simulator._setup import RunPlan, plan_run
+from simulator._sim import Sim, SimulationError
+from simulator._strategies import FixedStrategy, RandomStrategy, Strategy, StrategyHandler
+from simulator.backends import Backend, ScriptedBackend
+
+if _TYPE_CHECKING:
+    from simulator._log import RunLog, content_hash, read_manifest, read_table
+    from simulator._run import RunResult, arun, run
+
+_LAZY = {
+    "run": "simulator._run", "arun": "simulator._run", "RunResult": "simulator._run",
+    "RunLog": "simulator._log", "content_hash": "simulator._log",
+    "read_manifest": "simulator._log", "read_table": "simulator._log",
+}
+
+__all__ = [
+    "MODEL_POLICY", "UNSET", "AgentLike", "AgentSpec", "AnswerError", "Backend", "BackendConfig",
+    "Choice", "ConfigError", "Constraint", "Counters", "Engine", "Event", "FixedStrategy", "Form",
+    "GraphConfig", "MemoryLog", "Message", "Number", "Outcome", "PolicyGroup", "Population",
+    "PopulationConfig", "Question", "RandomStrategy", "Request", "RequestKey", "Response",
+    "RunConfig", "RunLog", "RunPlan", "RunResult", "Sampling", "Scenario", "ScriptedBackend",
+    "Sim", "SimulationError", "Strategy", "StrategyHandler", "Text", "arun", "backend_names",
+    "build_backend", "content_hash", "derive_rng", "derive_seed", "get_scenario", "plan_run",
+    "read_manifest", "read_table", "register_backend", "register_scenario", "run",
+    "scenario_names",
+]
+
+
+def __getattr__(name: str) -> _Any:
+    if name in _LAZY:
+        return getattr(_importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'simulator' has no attribute {name!r}")

@@ -1,0 +1,138 @@
+"""Run configuration: pydantic models, validated at the boundary with one-line errors.
+
+Hydra composes YAML and overrides into a plain dict; `validate_run` turns that dict into typed
+models and raises `ConfigError` naming the key path, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; `str()` is one line naming the key path."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PolicyGroup(_Strict):
+    """A block of agents sharing a policy: a scripted strategy, or the model when unset."""
+
+    count: int = Field(ge=1)
+    strategy: str | None = None
+    params: dict[str, Any] = {}
+    persona: dict[str, Any] = {}
+
+
+class PopulationConfig(_Strict):
+    """Who is in the society.
+
+    Agents not covered by `groups` use the run's model backend, or the scripted `strategy` when
+    the backend is ``scripted``. `personas` is a pool of persona records assigned in order (and
+    cycled); a group's `persona` fields override them.
+    """
+
+    size: int = Field(12, ge=1)
+    strategy: str = "random"
+    params: dict[str, Any] = {}
+    groups: list[PolicyGroup] = []
+    memory: int = Field(20, ge=0, description="memory entries kept per agent (last k)")
+    personas: list[dict[str, Any]] = []
+
+
+class BackendConfig(BaseModel):
+    """Which backend answers model-policy agents, and its sampling defaults.
+
+    Backend-specific keys (a model path, a server URL) are allowed here and validated by the
+    backend itself.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = "scripted"
+    max_batch: int = Field(4096, ge=1)
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    max_tokens: int = Field(256, ge=1)
+
+
+class GraphConfig(BaseModel):
+    """The social graph: a registered builder name plus its parameters."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = "none"
+
+
+class RunConfig(_Strict):
+    """Everything that defines a run; the manifest records it resolved."""
+
+    scenario: dict[str, Any]
+    backend: BackendConfig = BackendConfig()
+    population: PopulationConfig = PopulationConfig()
+    graph: GraphConfig = GraphConfig()
+    seed: int = Field(0, ge=0)
+    simulations: int = Field(1, ge=1, description="independent simulations in this run")
+    concurrency: int | None = Field(None, ge=1, description="simulations alive at once (all)")
+    max_attempts: int = Field(3, ge=1, description="tries per question before the fallback")
+    out_dir: str = "runs"
+    run_id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._=-]*$")
+    progress: bool = True
+    chunk_rows: int = Field(50_000, ge=1, description="log rows per Parquet chunk")
+
+    @property
+    def scenario_name(self) -> str:
+        """The registered scenario name."""
+        return str(self.scenario.get("name", ""))
+
+    def scenario_params(self) -> dict[str, Any]:
+        """The scenario's parameters (everything but its name)."""
+        return {k: v for k, v in self.scenario.items() if k != "name"}
+
+
+def format_validation_error(err: ValidationError, model: type[BaseModel],
+                            prefix: str = "") -> ConfigError:
+    """The first pydantic error as a one-line `ConfigError` with a dotted key path."""
+    first = err.errors(include_url=False)[0]
+    loc = tuple(first["loc"])
+    path = ".".join(str(p) for p in (*(prefix.split(".") if prefix else ()), *loc))
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        parent = _model_at(model, loc[:-1])
+        allowed = f"; allowed keys here: {', '.join(parent.model_fields)}" if parent else ""
+        return ConfigError(path, f"unknown key{allowed}")
+    if first["type"] != "missing" and "input" in first:
+        message += f" (got {first['input']!r})"
+    return ConfigError(path, message)
+
+
+def validate_model(model: type[BaseModel], data: Mapping[str, Any], prefix: str = "") -> Any:
+    """`model.model_validate(data)` with errors turned into `ConfigError` under `prefix`."""
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as err:
+        raise format_validation_error(err, model, prefix) from None
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The nested model class that a pydantic error location points into."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            args = get_args(current)
+            current = args[0] if args else None
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            current = field.annotation if field else None
+        else:
+            return None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None

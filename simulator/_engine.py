@@ -1,0 +1,247 @@
+"""The engine: runs many simulations as asyncio tasks and answers their questions in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from simulator._batcher import Batcher, BatchInfo
+from simulator._clock import now_utc
+from simulator._events import Event, Outcome
+from simulator._lifecycle import Lifecycle
+from simulator._population import MODEL_POLICY, AgentLike
+from simulator._questions import AnswerError, Question
+from simulator._requests import Request, RequestKey, Response, Sampling
+from simulator._scenario import AgentSpec, Scenario
+from simulator._seeding import derive_rng, derive_seed
+from simulator._sim import Sim, SimulationError
+from simulator.backends._base import Backend
+
+SCRIPTED = "scripted"
+MODEL = "model"
+
+
+class LogSink(Protocol):
+    """Where the engine writes rows (`simulator.RunLog`, or `MemoryLog` in tests)."""
+
+    def event(self, row: dict[str, Any]) -> None:
+        """Append an event row."""
+
+    def call(self, row: dict[str, Any]) -> None:
+        """Append a call row."""
+
+
+class MemoryLog:
+    """A `LogSink` keeping rows in lists (tests, benchmarks)."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.calls: list[dict[str, Any]] = []
+
+    def event(self, row: dict[str, Any]) -> None:
+        """Append an event row."""
+        self.events.append(row)
+
+    def call(self, row: dict[str, Any]) -> None:
+        """Append a call row."""
+        self.calls.append(row)
+
+
+@dataclass
+class Counters:
+    """Live counts, read by progress displays and copied into the manifest."""
+
+    simulations: int = 0
+    simulations_done: int = 0
+    decisions: int = 0
+    requests: int = 0
+    parse_failures: int = 0
+    fallbacks: int = 0
+    events: int = 0
+    max_step: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Counts for the manifest."""
+        return {k: v for k, v in self.__dict__.items() if k != "started"}
+
+
+SimSetup = Callable[[int, "Engine"], tuple[Scenario, Sim]]
+
+
+class Engine(Lifecycle):
+    """Runs simulations concurrently and routes every question through the batcher.
+
+    Args:
+        backends: ``{"scripted": …}`` answers scripted-policy agents, ``{"model": …}`` (optional)
+            answers model-policy agents.
+        log: where event and call rows go.
+        seed: the run seed (per-request seeds derive from it).
+        run_id: written into every row.
+        max_attempts: tries per question before the fallback answer.
+        sampling: decoding settings for model requests.
+        make_agent: builds agents spawned mid-run.
+    """
+
+    def __init__(self, *, backends: dict[str, Backend], log: LogSink, seed: int,
+                 run_id: str = "", max_attempts: int = 3, sampling: Sampling | None = None,
+                 make_agent: Callable[[AgentSpec], AgentLike] | None = None) -> None:
+        if SCRIPTED not in backends:
+            raise ValueError("the engine needs a 'scripted' backend for scripted policies")
+        self.backends = backends
+        self.log = log
+        self.seed = seed
+        self.run_id = run_id
+        self.max_attempts = max_attempts
+        self.sampling = sampling or Sampling()
+        self._make_agent = make_agent
+        self.batcher = Batcher(backends)
+        self.counters = Counters()
+
+    # -- running -------------------------------------------------------------------------------
+    async def run(self, count: int, setup: SimSetup, *, concurrency: int | None = None
+                  ) -> list[Outcome]:
+        """Play `count` simulations, at most `concurrency` alive at once; outcomes in order."""
+        self._mark_open()
+        self.counters.simulations = count
+        outcomes: list[Outcome | None] = [None] * count
+        queue = iter(range(count))
+
+        async def play(index: int, group: asyncio.TaskGroup) -> None:
+            slot = self.batcher.join()
+            sim: Sim | None = None
+            try:
+                scenario, sim = setup(index, self)
+                sim._slot = slot
+                result = await scenario.run(sim)
+                outcomes[index] = self._finish(sim, result)
+                self.counters.simulations_done += 1
+                start_next(group)
+            except SimulationError:
+                raise
+            except Exception as err:
+                where = sim.where() if sim else f"simulation {index} (setup)"
+                raise SimulationError(f"{where}: {type(err).__name__}: {err}") from err
+            finally:
+                self.batcher.leave(slot)
+
+        def start_next(group: asyncio.TaskGroup) -> None:
+            index = next(queue, None)
+            if index is not None:
+                group.create_task(play(index, group), name=f"sim-{index}")
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(min(concurrency or count, count)):
+                    start_next(group)
+        except BaseExceptionGroup as group_error:
+            raise _first_error(group_error) from None
+        finally:
+            await self.batcher.drain()
+            self._mark_closed()
+        return [o for o in outcomes if o is not None]
+
+    def _finish(self, sim: Sim, result: Any) -> Outcome:
+        if isinstance(result, Outcome):
+            outcome = result
+        elif isinstance(result, BaseModel):
+            outcome = Outcome(**result.model_dump())
+        else:
+            outcome = Outcome(**(result or {}))
+        sim.emit(outcome)
+        return outcome
+
+    def make_agent(self, spec: AgentSpec) -> AgentLike:
+        """Build an agent spawned mid-run."""
+        if self._make_agent is None:
+            raise RuntimeError("this engine was built without `make_agent`; it cannot spawn")
+        return self._make_agent(spec)
+
+    # -- events --------------------------------------------------------------------------------
+    def record_event(self, sim: Sim, seq: int, event: Event) -> None:
+        """Write one event row."""
+        self.counters.events += 1
+        self.counters.max_step = max(self.counters.max_step, sim.step)
+        self.log.event({
+            "run_id": self.run_id, "sim": sim.index, "seq": seq, "step": sim.step,
+            "phase": sim.phase, "kind": event.kind, "actor": event.actor, "target": event.target,
+            "data": event.data_json(),
+            "wall_time": now_utc(),
+        })
+
+    # -- asking --------------------------------------------------------------------------------
+    async def answer(self, sim: Sim, agent: AgentLike, question: Question[Any], step: int,
+                     k: int) -> Any:
+        """Ask until the answer parses (at most `max_attempts`), else use the fallback."""
+        is_model = agent.policy == MODEL_POLICY
+        backend_key = MODEL if is_model else SCRIPTED
+        if backend_key not in self.backends:
+            raise SimulationError(f"{sim.where()}: agent {agent.id!r} has the model policy but "
+                                  "the run has no model backend")
+        messages = agent.messages(question) if is_model else []
+        for attempt in range(self.max_attempts):
+            key = RequestKey(sim.index, agent.id, step, k, attempt)
+            request = Request(key=key, policy=agent.policy, question=question, messages=messages,
+                              seed=derive_seed(self.seed, "ask", *_key_parts(key)),
+                              sampling=self.sampling)
+            self.counters.requests += 1
+            response, info = await self.batcher.submit(sim._slot, backend_key, request)
+            try:
+                if response.error is not None:
+                    raise AnswerError(f"backend error: {response.error}")
+                answer = question.parse(response.text)
+            except AnswerError as err:
+                self.counters.parse_failures += 1
+                last = attempt == self.max_attempts - 1
+                fallback = question.fallback_answer(
+                    derive_rng(self.seed, "fallback", *_key_parts(key))) if last else None
+                self._record_call(request, backend_key, response, info, error=str(err),
+                                  answer=fallback, fallback=last)
+                if last:
+                    self.counters.fallbacks += 1
+                    return fallback
+                if is_model:
+                    messages = agent.repair(messages, response.text, str(err))
+                continue
+            self._record_call(request, backend_key, response, info, answer=answer)
+            self.counters.decisions += 1
+            return answer
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _record_call(self, request: Request, backend_key: str, response: Response,
+                     info: BatchInfo, *, answer: Any, error: str | None = None,
+                     fallback: bool = False) -> None:
+        key = request.key
+        answer_json = (None if error is not None and not fallback
+                       else json.dumps(request.question.to_json(answer), ensure_ascii=False))
+        self.log.call({
+            "run_id": self.run_id, "sim": key.sim, "agent": key.agent, "step": key.step,
+            "k": key.k, "attempt": key.attempt, "question": request.question.name,
+            "policy": request.policy, "backend": self.backends[backend_key].name,
+            "seed": request.seed, "prompt_hash": request.prompt_hash(),
+            "messages": json.dumps(request.messages, ensure_ascii=False)
+            if request.messages else None,
+            "raw_text": response.text, "answer": answer_json, "error": error,
+            "fallback": fallback, "tokens_in": response.tokens_in,
+            "tokens_out": response.tokens_out, "cached_tokens": response.cached_tokens,
+            "latency_s": info.latency_s, "batch_id": info.batch_id, "batch_size": info.size,
+            "wall_time": now_utc(),
+        })
+
+
+def _key_parts(key: RequestKey) -> tuple[int | str, ...]:
+    return (key.sim, key.agent, key.step, key.k, key.attempt)
+
+
+def _first_error(group: BaseExceptionGroup) -> BaseException:
+    """The first leaf exception of a (possibly nested) exception group."""
+    first: BaseException = group
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    return first

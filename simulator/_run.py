@@ -1,0 +1,179 @@
+"""The front door: `run(config)` plays a whole run and writes its directory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import platform
+import secrets
+import subprocess
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from simulator._clock import now_utc
+from simulator._config import RunConfig
+from simulator._engine import MODEL, SCRIPTED, Counters, Engine
+from simulator._events import Outcome
+from simulator._log import RunLog
+from simulator._progress import show_progress
+from simulator._registry import build_backend
+from simulator._requests import Sampling
+from simulator._scenario import Scenario
+from simulator._seeding import derive_rng
+from simulator._setup import RunPlan, build_population, plan_run
+from simulator._sim import Sim
+from simulator._strategies import StrategyHandler
+from simulator.backends import Backend, ScriptedBackend
+from simulator.graph import build_graph
+
+_VERSIONED = ("societas", "numpy", "pydantic", "pyarrow", "networkx", "hydra-core", "vllm",
+              "torch", "transformers", "ray")
+
+
+@dataclass
+class RunResult:
+    """What a finished run returns."""
+
+    run_id: str
+    run_dir: Path
+    outcomes: list[Outcome]
+    counters: Counters
+    batch_sizes: dict[str, list[int]]
+    wall_s: float
+
+
+def run(config: RunConfig | Mapping[str, Any], *, model_backend: Backend | None = None,
+        progress: bool | None = None) -> RunResult:
+    """Play a run: ``config.simulations`` simulations, batched together, logged to disk.
+
+    Pass all seeds' simulations in one run (``simulations=64``) rather than 64 runs: requests
+    are batched across every simulation alive at once. The config is validated completely before
+    anything starts. `model_backend` overrides the configured backend (tests, notebooks).
+    """
+    return asyncio.run(arun(config, model_backend=model_backend, progress=progress))
+
+
+async def arun(config: RunConfig | Mapping[str, Any], *, model_backend: Backend | None = None,
+               progress: bool | None = None) -> RunResult:
+    """Async form of `run`."""
+    plan = plan_run(config)
+    cfg = plan.config
+    run_id = cfg.run_id or _new_run_id(cfg)
+    run_dir = Path(cfg.out_dir) / run_id
+    if run_dir.exists():
+        raise FileExistsError(f"{run_dir} already exists; choose another run_id or out_dir")
+    backends: dict[str, Backend] = {
+        SCRIPTED: ScriptedBackend(StrategyHandler(plan.policies), max_batch=cfg.backend.max_batch)}
+    if plan.uses_model:
+        backends[MODEL] = model_backend or build_backend(cfg.backend)
+    log = RunLog(run_dir, chunk_rows=cfg.chunk_rows)
+    log.open(_manifest(plan, run_id))
+    started = time.perf_counter()
+    engine = Engine(backends=backends, log=log, seed=cfg.seed, run_id=run_id,
+                    max_attempts=cfg.max_attempts, sampling=_sampling(cfg),
+                    make_agent=plan.scenario_cls.make_agent)
+    status, error = "failed", None
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            for backend in backends.values():
+                await stack.enter_async_context(backend)
+            log.update_manifest(backend={k: b.describe() for k, b in backends.items()})
+            show = cfg.progress if progress is None else progress
+            async with show_progress(engine.counters, cfg.scenario_name, show,
+                                     backends[MODEL].stats if MODEL in backends else None):
+                outcomes = await engine.run(cfg.simulations, _setup(plan),
+                                            concurrency=cfg.concurrency)
+            status = "completed"
+            backend_stats = {k: b.stats() for k, b in backends.items()}
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        status = "interrupted"
+        raise
+    except BaseException as err:
+        error = {"type": type(err).__name__, "message": str(err),
+                 "traceback": traceback.format_exc()}
+        raise
+    finally:
+        log.close()
+        log.update_manifest(
+            status=status, ended_at=now_utc().isoformat(), wall_s=time.perf_counter() - started,
+            counts={**engine.counters.as_dict(), "event_rows": log.events.rows_written,
+                    "call_rows": log.calls.rows_written},
+            batches={k: _histogram(v) for k, v in engine.batcher.stats.sizes.items()},
+            **({"error": error} if error else {}),
+            **({"backend_stats": backend_stats} if status == "completed" else {}),
+        )
+    return RunResult(run_id, run_dir, outcomes, engine.counters, engine.batcher.stats.sizes,
+                     time.perf_counter() - started)
+
+
+def _setup(plan: RunPlan) -> Any:
+    cfg = plan.config
+
+    def setup(index: int, engine: Engine) -> tuple[Scenario, Sim]:
+        agents = build_population(plan, index)
+        sim = Sim(engine=engine, index=index, seed=cfg.seed,
+                  rng=derive_rng(cfg.seed, "sim", index), config=plan.scenario_config,
+                  agents=agents, graph=build_graph(agents.ids, cfg.graph, cfg.seed),
+                  memory=cfg.population.memory)
+        return plan.scenario_cls(plan.scenario_config), sim
+
+    return setup
+
+
+def _sampling(cfg: RunConfig) -> Sampling:
+    return Sampling(temperature=cfg.backend.temperature, top_p=cfg.backend.top_p,
+                    max_tokens=cfg.backend.max_tokens)
+
+
+def _new_run_id(cfg: RunConfig) -> str:
+    stamp = now_utc().strftime("%Y%m%dT%H%M%S")
+    return f"{cfg.scenario_name}-s{cfg.seed}-{stamp}-{secrets.token_hex(2)}"
+
+
+def _histogram(sizes: list[int]) -> dict[str, int]:
+    counts: dict[int, int] = {}
+    for size in sizes:
+        counts[size] = counts.get(size, 0) + 1
+    return {str(size): counts[size] for size in sorted(counts)}
+
+
+def _manifest(plan: RunPlan, run_id: str) -> dict[str, Any]:
+    cfg = plan.config
+    return {
+        "run_id": run_id,
+        "scenario": cfg.scenario_name,
+        "seed": cfg.seed,
+        "simulations": cfg.simulations,
+        "status": "running",
+        "started_at": now_utc().isoformat(),
+        "config": cfg.model_dump(mode="json"),
+        "scenario_config": plan.scenario_config.model_dump(mode="json"),
+        "policies": sorted(plan.policies) + (["model"] if plan.uses_model else []),
+        "versions": _versions(),
+        "git": _git_commit(),
+    }
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[name] = metadata.version(name)
+    return found
+
+
+def _git_commit() -> dict[str, Any] | None:
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], check=True,
+                                capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain"], check=True,
+                               capture_output=True, text=True, timeout=5).stdout.strip() != ""
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": dirty}

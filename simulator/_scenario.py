@@ -1,0 +1,57 @@
+"""The scenario contract: a pydantic `Config` and an async `run(sim)` holding the rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from simulator._config import PopulationConfig
+from simulator._events import Outcome
+from simulator._population import AgentLike
+from simulator._strategies import Strategy
+
+if TYPE_CHECKING:
+    from simulator._sim import Sim
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """Everything needed to create one agent."""
+
+    id: str
+    policy: str
+    persona: dict[str, Any] = field(default_factory=dict)
+    memory: int = 20
+
+
+class Scenario:
+    """Base class of scenarios. One instance plays one simulation.
+
+    Subclasses set `name`, `Config` (a pydantic model), `strategies` (their scripted baselines),
+    `make_agent` (how an `AgentSpec` becomes an agent), and implement `run`. Rules are pure: all
+    randomness comes from ``sim.rng`` and every decision goes through ``sim.ask``.
+    """
+
+    name: ClassVar[str]
+
+    class Config(BaseModel):
+        """The scenario's parameters."""
+
+        model_config = ConfigDict(extra="forbid", frozen=True)
+
+    strategies: ClassVar[tuple[type[Strategy], ...]] = ()
+    make_agent: ClassVar[Callable[[AgentSpec], AgentLike]]
+
+    def __init__(self, config: BaseModel) -> None:
+        self.config = config
+
+    @classmethod
+    def check_population(cls, config: BaseModel, population: PopulationConfig) -> None:
+        """Raise `ConfigError` when the population does not suit this scenario."""
+
+    async def run(self, sim: Sim) -> Outcome | BaseModel | dict[str, Any] | None:
+        """Play one simulation; the return value is logged as its ``outcome`` event."""
+        raise NotImplementedError

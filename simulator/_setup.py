@@ -1,0 +1,120 @@
+"""From a raw config to everything a run needs: validated models, policies and populations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from simulator._config import ConfigError, PopulationConfig, RunConfig, validate_model
+from simulator._population import MODEL_POLICY, Population
+from simulator._registry import backend_names, get_scenario
+from simulator._scenario import AgentSpec, Scenario
+from simulator._seeding import derive_rng
+from simulator._strategies import Strategy, strategy_table
+from simulator.graph import check_graph
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A validated run: config, scenario class and config, and the scripted policies in use."""
+
+    config: RunConfig
+    scenario_cls: type[Scenario]
+    scenario_config: BaseModel
+    policies: dict[str, Strategy]
+    default_policy: str
+
+    @property
+    def uses_model(self) -> bool:
+        """Whether any agent is answered by the model backend."""
+        return self.default_policy == MODEL_POLICY or any(
+            g.strategy is None for g in self.config.population.groups)
+
+
+def plan_run(raw: RunConfig | Mapping[str, Any]) -> RunPlan:
+    """Validate a config completely before anything starts; raises `ConfigError`."""
+    config = raw if isinstance(raw, RunConfig) else validate_model(RunConfig, raw)
+    if "name" not in config.scenario:
+        raise ConfigError("scenario.name", "missing; choose a scenario, e.g. scenario=donor_game")
+    scenario_cls = get_scenario(config.scenario_name)
+    scenario_config = validate_model(scenario_cls.Config, config.scenario_params(), "scenario")
+    if config.backend.name not in backend_names():
+        raise ConfigError("backend.name", f"unknown backend {config.backend.name!r}; "
+                          f"registered: {', '.join(backend_names())}")
+    check_graph(config.graph)
+    population = config.population
+    grouped = sum(g.count for g in population.groups)
+    if grouped > population.size:
+        raise ConfigError("population.groups", f"the groups hold {grouped} agents but "
+                          f"population.size is {population.size}")
+    table = strategy_table(scenario_cls.strategies)
+    policies: dict[str, Strategy] = {}
+    scripted = config.backend.name == "scripted"
+    default_policy = MODEL_POLICY
+    if scripted or grouped == population.size:
+        default_policy = _add_policy(policies, table, population.strategy, population.params,
+                                     "population")
+    for i, group in enumerate(population.groups):
+        name = group.strategy or (population.strategy if scripted else None)
+        if name is not None:
+            params = group.params if group.strategy else population.params
+            _add_policy(policies, table, name, params, f"population.groups.{i}")
+    scenario_cls.check_population(scenario_config, population)
+    return RunPlan(config, scenario_cls, scenario_config, policies, default_policy)
+
+
+def policy_id(name: str, params: Mapping[str, Any]) -> str:
+    """A readable, unique policy name: ``fixed_fraction(fraction=0.5)``."""
+    if not params:
+        return name
+    return f"{name}({', '.join(f'{k}={params[k]!r}' for k in sorted(params))})"
+
+
+def _add_policy(policies: dict[str, Strategy], table: dict[str, type[Strategy]], name: str,
+                params: Mapping[str, Any], path: str) -> str:
+    if name == MODEL_POLICY:
+        raise ConfigError(f"{path}.strategy", f"{MODEL_POLICY!r} is reserved; leave the strategy "
+                          "unset for agents answered by the model")
+    if name not in table:
+        raise ConfigError(f"{path}.strategy", f"unknown strategy {name!r}; this scenario has: "
+                          f"{', '.join(sorted(table))}")
+    cls = table[name]
+    policy = policy_id(name, params)
+    policies[policy] = cls(validate_model(cls.Params, params, f"{path}.params"))
+    return policy
+
+
+def population_specs(plan: RunPlan, sim_index: int) -> list[AgentSpec]:
+    """The agents of simulation `sim_index`: groups first, then the default policy."""
+    population: PopulationConfig = plan.config.population
+    scripted = plan.config.backend.name == "scripted"
+    policies: list[tuple[str, dict[str, Any]]] = []
+    for group in population.groups:
+        if group.strategy is not None:
+            policy = policy_id(group.strategy, group.params)
+        elif scripted:
+            policy = policy_id(population.strategy, population.params)
+        else:
+            policy = MODEL_POLICY
+        policies += [(policy, group.persona)] * group.count
+    policies += [(plan.default_policy, {})] * (population.size - len(policies))
+    pool = list(population.personas)
+    if pool:
+        rng = derive_rng(plan.config.seed, "personas", sim_index)
+        pool = [pool[i] for i in rng.permutation(len(pool))]
+    width = len(str(population.size - 1))
+    return [
+        AgentSpec(id=f"a{i:0{width}d}", policy=policy,
+                  persona={**(pool[i % len(pool)] if pool else {}), **persona},
+                  memory=population.memory)
+        for i, (policy, persona) in enumerate(policies)
+    ]
+
+
+def build_population(plan: RunPlan, sim_index: int) -> Population:
+    """Instantiate the agents of one simulation."""
+    make = plan.scenario_cls.make_agent
+    return Population(make(spec) for spec in population_specs(plan, sim_index))

@@ -1,0 +1,166 @@
+"""The ``societas`` command: ``run`` a scenario from Hydra overrides, ``show`` a finished run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from simulator._config import ConfigError
+
+CONFIG_MODULE = "scenarios.conf"
+
+
+def compose_config(overrides: Sequence[str]) -> dict[str, Any]:
+    """Compose the Hydra config tree with command-line overrides into a plain dict."""
+    from hydra import compose, initialize_config_module
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
+            cfg = compose(config_name="config", overrides=list(overrides))
+        raw = OmegaConf.to_container(cfg, resolve=True)
+    except (HydraException, OmegaConfBaseException) as err:
+        raise ConfigError("", _one_line(err)) from None
+    assert isinstance(raw, dict)
+    return {str(k): v for k, v in raw.items()}
+
+
+def _one_line(err: BaseException) -> str:
+    """Hydra's message folded onto one line, led by the key path it concerns."""
+    text = " ".join(str(err).split())
+    missing = re.search(r"Could not find '([^/']+)/([^']+)'.*?Available options in '[^']+': "
+                        r"(.*?) Config search path", text)
+    if missing:
+        group, option, options = missing.groups()
+        return f"{group}: unknown option {option!r}; available: {options.replace(' ', ', ')}"
+    override = re.search(r"Could not override '([^']+)'", text)
+    if override:
+        key = override.group(1)
+        return f"{key}: unknown key (to add a key that is not in the config, write +{key}=...)"
+    return text
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from simulator._run import run
+    from simulator._setup import plan_run
+
+    raw = compose_config(args.overrides)
+    plan = plan_run(raw)  # validate fully before printing or starting anything
+    if args.show_config:
+        print(json.dumps(plan.config.model_dump(mode="json"), indent=2))
+        return 0
+    result = run(plan.config)
+    _print_summary(result.run_dir)
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    _print_summary(Path(args.run_dir), full=True)
+    return 0
+
+
+def _print_summary(run_dir: Path, full: bool = False) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from simulator._log import read_manifest
+
+    manifest = read_manifest(run_dir)
+    console = Console()
+    counts = manifest.get("counts", {})
+    table = Table(title=f"{manifest['scenario']} · {manifest['run_id']}", show_header=False)
+    table.add_row("run directory", str(run_dir))
+    table.add_row("status", manifest.get("status", "?"))
+    table.add_row("seed · simulations", f"{manifest['seed']} · {manifest['simulations']}")
+    if "wall_s" in manifest:
+        table.add_row("wall time", f"{manifest['wall_s']:.2f} s")
+    for key in ("decisions", "parse_failures", "fallbacks", "event_rows", "call_rows"):
+        if key in counts:
+            table.add_row(key.replace("_", " "), f"{counts[key]:,}")
+    for key, stats in manifest.get("backend_stats", {}).items():
+        for name, value in stats.items():
+            table.add_row(f"{key} {name.replace('_', ' ')}", _fmt(value))
+    if full:
+        for key, backend in manifest.get("backend", {}).items():
+            table.add_row(f"backend ({key})", json.dumps(backend))
+        table.add_row("versions", ", ".join(f"{k} {v}" for k, v in manifest["versions"].items()))
+        if manifest.get("error"):
+            table.add_row("error", f"{manifest['error']['type']}: {manifest['error']['message']}")
+    console.print(table)
+    metrics = _metrics(run_dir, manifest["scenario"])
+    if metrics:
+        mt = Table(title="metrics")
+        mt.add_column("metric")
+        mt.add_column("value", justify="right")
+        for name, value in metrics.items():
+            mt.add_row(name, _fmt(value))
+        console.print(mt)
+
+
+def _metrics(run_dir: Path, scenario: str) -> dict[str, Any]:
+    from analysis import events, summary_for
+
+    summarise = summary_for(scenario)
+    if summarise is None:
+        return {}
+    try:
+        return summarise(events(run_dir))
+    except FileNotFoundError:
+        return {}
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return "—" if value is None else str(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``societas`` command."""
+    parser = argparse.ArgumentParser(prog="societas", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run a scenario (Hydra overrides: key=value ...)")
+    run.add_argument("overrides", nargs="*", help="e.g. scenario=donor_game seed=3 "
+                     "population.size=12 backend=scripted")
+    run.add_argument("--show-config", action="store_true",
+                     help="print the validated config and exit")
+    run.set_defaults(func=_cmd_run)
+    show = commands.add_parser("show", help="print a run's manifest and metrics")
+    show.add_argument("run_dir")
+    show.set_defaults(func=_cmd_show)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``societas`` console script."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and (args.command != "run" or any(e.startswith("-") for e in extra)):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:
+        args.overrides = [*args.overrides, *extra]  # overrides given after an --option
+    try:
+        return int(args.func(args))
+    except ConfigError as err:
+        print(f"societas: config error: {err}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as err:
+        print(f"societas: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("societas: interrupted; the run directory keeps every chunk written so far",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
