@@ -63,6 +63,7 @@ class Counters:
     requests: int = 0
     parse_failures: int = 0
     fallbacks: int = 0
+    invalid_by_question: dict[str, int] = field(default_factory=dict)
     events: int = 0
     max_step: int = 0
     started: float = field(default_factory=time.perf_counter)
@@ -198,6 +199,8 @@ class Engine(Lifecycle):
                 answer = question.parse(response.text)
             except AnswerError as err:
                 self.counters.parse_failures += 1
+                invalid = self.counters.invalid_by_question
+                invalid[question.name] = invalid.get(question.name, 0) + 1
                 last = attempt == self.max_attempts - 1
                 fallback = question.fallback_answer(
                     derive_rng(self.seed, "fallback", *_key_parts(key))) if last else None
@@ -228,7 +231,10 @@ class Engine(Lifecycle):
             "messages": json.dumps(request.messages, ensure_ascii=False)
             if request.messages else None,
             "raw_text": response.text, "answer": answer_json, "error": error,
-            "fallback": fallback, "tokens_in": response.tokens_in,
+            "fallback": fallback,
+            "option_logprobs": json.dumps(response.option_logprobs)
+            if response.option_logprobs is not None else None,
+            "tokens_in": response.tokens_in,
             "tokens_out": response.tokens_out, "cached_tokens": response.cached_tokens,
             "latency_s": info.latency_s, "batch_id": info.batch_id, "batch_size": info.size,
             "wall_time": now_utc(),

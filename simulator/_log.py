@@ -54,6 +54,7 @@ CALL_SCHEMA = pa.schema([
     ("answer", pa.string()),
     ("error", pa.string()),
     ("fallback", pa.bool_()),
+    ("option_logprobs", pa.string()),
     ("tokens_in", pa.int32()),
     ("tokens_out", pa.int32()),
     ("cached_tokens", pa.int32()),

@@ -77,3 +77,5 @@ class Response:
     tokens_out: int = 0
     cached_tokens: int = 0
     error: str | None = None
+    option_logprobs: dict[str, float] | None = None
+    """For choice questions scored option by option: log-probability of every option."""

@@ -81,6 +81,8 @@ def test_repair_loop_retries_malformed_answers(small_donor):
     assert "not valid" in messages[-1]["content"]
     assert result.counters.fallbacks == 0
     assert result.counters.parse_failures == failed.height
+    by_question = failed.group_by("question").len()
+    assert result.counters.invalid_by_question == dict(by_question.iter_rows())
 
 
 def test_always_invalid_answers_become_logged_fallbacks(small_donor):
