@@ -31,13 +31,16 @@ async def show_progress(counters: Counters, title: str, enabled: bool,
     task = progress.add_task(title, total=counters.simulations, step=0, decisions=0, rate="0",
                              tokens="")
 
+    shown = time.perf_counter()  # after the backends opened: model start-up is not counted
+
     def refresh() -> None:
-        elapsed = max(time.perf_counter() - counters.started, 1e-9)
+        elapsed = max(time.perf_counter() - max(counters.started, shown), 1e-9)
         tokens = ""
         stats = extra() if extra else {}
         if stats.get("tokens_out"):
             tokens = f" · {stats['tokens_out'] / elapsed:,.0f} tok/s"
-        progress.update(task, completed=counters.simulations_done, step=counters.max_step,
+        progress.update(task, total=counters.simulations, completed=counters.simulations_done,
+                        step=counters.max_step,
                         decisions=f"{counters.decisions:,}",
                         rate=f"{counters.decisions / elapsed:,.0f}", tokens=tokens)
 

@@ -1,0 +1,224 @@
+"""The OpenAI-compatible backend: any ``/v1/chat/completions`` server, by base URL.
+
+vLLM's ``vllm serve``, llama.cpp's server, SGLang and hosted APIs all speak this protocol. Each
+request in a batch becomes one HTTP call; at most ``concurrency`` are in flight. Timeouts,
+connection errors, 429 and 5xx answers are retried with exponential backoff (``Retry-After`` is
+honoured); other errors, and a request still failing after ``max_retries``, come back as a
+`Response` with ``error`` set, which the engine logs and repairs like a malformed answer.
+
+Constraints travel in one of two forms (``backend.constrain``):
+
+* ``structured_outputs`` (vLLM servers): ``{"structured_outputs": {"choice": [...]}}`` or
+  ``{"json": schema}``. Current vLLM silently ignores the old ``guided_json``/``guided_choice``
+  fields, so they are never sent.
+* ``response_format`` (OpenAI and most others): a strict JSON schema; a bare choice becomes
+  ``{"answer": <one of the options>}``.
+* ``none``: no constraint (the engine's validation and repair still apply).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from simulator._config import BackendConfig, ConfigError, validate_model
+from simulator._requests import Request, Response
+from simulator.backends._base import Backend
+from simulator.backends._structured import response_format, structured_outputs
+from simulator.backends._usage import Stopwatch, Usage
+
+_RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+
+class OpenAIOptions(BaseModel):
+    """The ``backend.*`` keys of ``backend=openai``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str = Field(description="server root ending in /v1, e.g. http://127.0.0.1:8000/v1")
+    model: str = Field(description="the model name the server expects")
+    api_key_env: str | None = Field(None, description="environment variable holding the key")
+    constrain: Literal["structured_outputs", "response_format", "none"] = "structured_outputs"
+    concurrency: int = Field(32, ge=1, description="requests in flight at once")
+    timeout_s: float = Field(120.0, gt=0, description="seconds per HTTP request")
+    max_retries: int = Field(5, ge=0, description="retries on timeouts, 429 and 5xx")
+    backoff_s: float = Field(0.5, ge=0, description="first retry delay; doubles each retry")
+    max_backoff_s: float = Field(30.0, ge=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class OpenAIBackend(Backend):
+    """Answers batches through an OpenAI-compatible chat-completions server.
+
+    Args:
+        options: server, model, constraint form, concurrency and retry settings.
+        max_batch: the largest batch the engine sends.
+        transport: an httpx transport (tests may pass one; default: the network).
+    """
+
+    name = "openai"
+
+    def __init__(self, options: OpenAIOptions, *, max_batch: int = 4096,
+                 transport: Any = None) -> None:
+        self.options = options
+        self.max_batch = max_batch
+        self.usage = Usage(extra={"retries": 0})
+        self._transport = transport
+        self._client: Any = None
+        self._slots: asyncio.Semaphore | None = None
+        self._server_model: dict[str, Any] | None = None
+
+    def _headers(self) -> dict[str, str]:
+        env = self.options.api_key_env
+        if env is None:
+            return {}
+        key = os.environ.get(env)
+        if not key:
+            raise ConfigError("backend.api_key_env", f"environment variable {env} is not set; "
+                              "export it or set backend.api_key_env=null for a keyless server")
+        return {"Authorization": f"Bearer {key}"}
+
+    async def open(self) -> None:
+        """Connect and check that the server answers and serves the model."""
+        self._mark_open()
+        import httpx
+
+        self._client = httpx.AsyncClient(
+            base_url=self.options.base_url, headers=self._headers(),
+            timeout=httpx.Timeout(self.options.timeout_s), transport=self._transport)
+        self._slots = asyncio.Semaphore(self.options.concurrency)
+        with Stopwatch() as watch:
+            self._server_model = await self._check_model()
+        self.usage.startup_s = watch.seconds
+
+    async def _check_model(self) -> dict[str, Any] | None:
+        import httpx
+
+        url = f"{self.options.base_url}/models"
+        try:
+            reply = await self._client.get("/models")
+        except httpx.HTTPError as err:
+            await self.close()
+            raise ConnectionError(f"backend.base_url: no OpenAI-compatible server at {url} "
+                                  f"({type(err).__name__}: {err}); start it or fix the URL"
+                                  ) from None
+        if reply.status_code in (404, 405):
+            return None  # some servers do not list models; the first request will tell
+        if reply.status_code >= 400:
+            await self.close()
+            raise ConnectionError(f"backend.base_url: {url} answered HTTP {reply.status_code}: "
+                                  f"{reply.text[:200]}")
+        served = {m.get("id"): m for m in reply.json().get("data", [])}
+        if served and self.options.model not in served:
+            await self.close()
+            raise ConfigError("backend.model", f"{self.options.model!r} is not served at "
+                              f"{self.options.base_url}; it serves: {', '.join(map(str, served))}")
+        return served.get(self.options.model)
+
+    async def close(self) -> None:
+        """Close the HTTP client."""
+        client, self._client = self._client, None
+        self._mark_closed()
+        if client is not None:
+            await client.aclose()
+
+    async def generate(self, requests: list[Request]) -> list[Response]:
+        """Answer a batch, at most ``concurrency`` requests in flight."""
+        self._require_open()
+        if len(requests) > self.max_batch:
+            raise ValueError(f"batch of {len(requests)} exceeds max_batch={self.max_batch}")
+        with Stopwatch() as watch:
+            responses = list(await asyncio.gather(*(self._one(r) for r in requests)))
+        self.usage.add(responses, watch.seconds)
+        return responses
+
+    def body(self, request: Request) -> dict[str, Any]:
+        """The JSON body of one chat-completions call."""
+        sampling = request.sampling
+        body: dict[str, Any] = {
+            "model": self.options.model, "messages": request.messages,
+            "temperature": sampling.temperature, "top_p": sampling.top_p,
+            "max_tokens": sampling.max_tokens, "seed": request.seed, "n": 1,
+        }
+        if self.options.constrain == "structured_outputs":
+            body["structured_outputs"] = structured_outputs(request.question)
+        elif self.options.constrain == "response_format":
+            body["response_format"] = response_format(request.question)
+        return body
+
+    async def _one(self, request: Request) -> Response:
+        import httpx
+
+        assert self._slots is not None
+        body = self.body(request)
+        async with self._slots:
+            for attempt in range(self.options.max_retries + 1):
+                last = attempt == self.options.max_retries
+                try:
+                    reply = await self._client.post("/chat/completions", json=body)
+                except (httpx.TimeoutException, httpx.TransportError) as err:
+                    if last:
+                        return Response(text="", error=f"{type(err).__name__}: {err}")
+                    await self._backoff(attempt, None)
+                    continue
+                if reply.status_code in _RETRY_STATUS and not last:
+                    await self._backoff(attempt, reply.headers.get("retry-after"))
+                    continue
+                if reply.status_code >= 400:
+                    return Response(text="", error=f"HTTP {reply.status_code}: "
+                                    f"{reply.text[:300]}")
+                return _parse(reply.json())
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _backoff(self, attempt: int, retry_after: str | None) -> None:
+        self.usage.extra["retries"] += 1
+        delay = min(self.options.backoff_s * 2 ** attempt, self.options.max_backoff_s)
+        if retry_after and retry_after.replace(".", "", 1).isdigit():  # seconds, not a date
+            delay = min(max(delay, float(retry_after)), self.options.max_backoff_s)
+        await asyncio.sleep(delay)
+
+    def describe(self) -> dict[str, Any]:
+        """Server, model and constraint form (never the key)."""
+        served = self._server_model or {}
+        return {"name": self.name, "max_batch": self.max_batch,
+                "base_url": self.options.base_url,
+                "model": {"name": self.options.model, "source": "server",
+                          **({"root": served["root"]} if served.get("root") else {})},
+                "constrain": self.options.constrain, "concurrency": self.options.concurrency}
+
+    def stats(self) -> dict[str, Any]:
+        """Tokens in/out and cached (as the server reports them), retries, engine seconds."""
+        return self.usage.as_dict()
+
+
+def _parse(payload: dict[str, Any]) -> Response:
+    """A chat-completions JSON reply as a `Response`."""
+    try:
+        text = payload["choices"][0]["message"]["content"] or ""
+    except (KeyError, IndexError, TypeError):
+        return Response(text="", error=f"unexpected reply: {str(payload)[:300]}")
+    usage = payload.get("usage") or {}
+    details = usage.get("prompt_tokens_details") or {}
+    return Response(text=text, tokens_in=int(usage.get("prompt_tokens") or 0),
+                    tokens_out=int(usage.get("completion_tokens") or 0),
+                    cached_tokens=int(details.get("cached_tokens") or 0))
+
+
+def build(config: BackendConfig, **context: Any) -> OpenAIBackend:
+    """Registry builder: validate the ``backend.*`` keys and make the backend (not connected)."""
+    extra = dict(config.model_extra or {})
+    for key in ("base_url", "model"):
+        if extra.get(key) in (None, "", "???"):
+            raise ConfigError(f"backend.{key}", "missing; backend=openai needs base_url and "
+                              "model, e.g. backend.base_url=http://127.0.0.1:8000/v1")
+    options = validate_model(OpenAIOptions, extra, "backend")
+    return OpenAIBackend(options, max_batch=config.max_batch)
