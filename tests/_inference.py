@@ -67,20 +67,27 @@ def tagged_env(**extra: str) -> tuple[dict[str, str], str]:
     return env, tag
 
 
-def tagged_processes(tag: str) -> list[int]:
-    """Live processes (not zombies) whose environment carries ``SOCIETAS_TEST_TAG=tag``."""
+def run_processes(tag: str, group: int) -> dict[int, str]:
+    """Live processes (not zombies) of a run started in its own process group `group`.
+
+    A process belongs to the run when it is in that process group (vLLM's engine core is: it
+    renames itself, which wipes its /proc environ) or its environment carries
+    ``SOCIETAS_TEST_TAG=tag`` (the reaper, which starts its own session). Maps pid to command.
+    """
     marker = f"SOCIETAS_TEST_TAG={tag}".encode()
-    found = []
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             environ = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
         except OSError:
             continue
-        if marker in environ.split(b"\0") and state != "Z":
-            found.append(int(entry.name))
+        state, pgrp = fields[0], int(fields[2])
+        if state != "Z" and (pgrp == group or marker in environ.split(b"\0")):
+            found[int(entry.name)] = command
     return found
 
 

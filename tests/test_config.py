@@ -14,7 +14,8 @@ BAD = [
     (["population.sizee=12"], "population.sizee: unknown key"),
     (["+population.sizee=12"], "population.sizee: unknown key; allowed keys here: size,"),
     (["+scenario.bogus=1"], "scenario.bogus: unknown key; allowed keys here: generations"),
-    (["population.strategy=tit_for_tat"], "population.strategy: unknown strategy 'tit_for_tat'"),
+    (["population.strategy=tit_for_tat", "backend=scripted"],  # strategies drive scripted runs
+     "population.strategy: unknown strategy 'tit_for_tat'"),
     (["scenario.pairing=zigzag"], "scenario.pairing: Input should be 'alternating' or 'notebook'"),
     (["population.size=7"], "population.size: the donor game pairs two equal halves"),
     (["population.groups=[{count:2,strategy:fixed_fraction,params:{fraction:3}}]"],
