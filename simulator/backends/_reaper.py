@@ -22,9 +22,10 @@ import os, signal, sys, time
 def start_time(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
+            fields = f.read().rsplit(")", 1)[1].split()
     except OSError:
         return None
+    return None if fields[0] in ("Z", "X") else fields[19]   # a zombie has already ended
 
 targets = {}
 grace = float(sys.argv[1])
@@ -48,12 +49,15 @@ for sig in (signal.SIGTERM, signal.SIGKILL):
 
 
 def process_start_time(pid: int) -> str | None:
-    """The kernel's start time of `pid` (field 22 of /proc/pid/stat), None if it is gone."""
+    """The kernel's start time of `pid` (field 22 of /proc/pid/stat); None once it has ended.
+
+    A zombie (ended, not yet reaped by its parent) counts as ended.
+    """
     try:
-        text = Path(f"/proc/{pid}/stat").read_text()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return text.rsplit(")", 1)[1].split()[19]
+    return None if fields[0] in ("Z", "X") else fields[19]
 
 
 def child_pids(pid: int | None = None) -> set[int]:
