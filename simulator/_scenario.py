@@ -44,6 +44,9 @@ class Scenario:
 
     strategies: ClassVar[tuple[type[Strategy], ...]] = ()
     make_agent: ClassVar[Callable[[AgentSpec], AgentLike]]
+    smoke: ClassVar[dict[str, Any]] = {}
+    """Config overrides for a small, quick run (``{"scenario": {...}, "population": {...}}``),
+    used by `simulator.testing.check_scenario` and smoke runs."""
 
     def __init__(self, config: BaseModel) -> None:
         self.config = config
