@@ -202,3 +202,17 @@ def first_call(run_dir, question: str) -> str:
                                                     calls["question"], strict=True)
                   if q == question)
     return rows[0][2]
+
+
+def test_analysis_compares_a_fork_with_its_parent(tmp_path):
+    from analysis.lineage import compare, describe_lineage, first_divergent_step, parent_of
+
+    parent = simulator.run(donor_config(tmp_path, run_id="p", simulations=2))
+    child = simulator.fork(parent.run_dir, at=4, run_id="c",
+                           overrides=["population.strategy=always_zero"])
+    assert parent_of(child.run_dir) == parent.run_dir and parent_of(parent.run_dir) is None
+    table = compare(parent.run_dir, child.run_dir)
+    assert table.filter(pl.col("step") < 4)["same"].all()
+    assert first_divergent_step(parent.run_dir, child.run_dir) == 4
+    assert first_divergent_step(parent.run_dir, parent.run_dir) is None
+    assert describe_lineage(child.run_dir).startswith("c (fork at step 4")
