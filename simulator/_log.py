@@ -82,8 +82,7 @@ class _ChunkedTable:
     def __init__(self, folder: Path, schema: pa.Schema) -> None:
         self.folder = folder
         self.schema = schema
-        self._columns: dict[str, list[Any]] = {name: [] for name in schema.names}
-        self.buffered = 0
+        self._rows: list[Mapping[str, Any]] = []
         folder.mkdir(parents=True, exist_ok=True)
         for stale in folder.glob(".part-*.tmp"):  # a write cut short by a kill
             stale.unlink()
@@ -91,24 +90,26 @@ class _ChunkedTable:
         self._next_chunk = len(chunks)
         self.rows_on_disk = sum(pq.read_metadata(f).num_rows for f in chunks)
 
+    @property
+    def buffered(self) -> int:
+        return len(self._rows)
+
     def append(self, row: Mapping[str, Any]) -> None:
-        for name, column in self._columns.items():
-            column.append(row.get(name))
-        self.buffered += 1
+        self._rows.append(row)
 
     def flush(self) -> None:
-        if not self.buffered:
+        if not self._rows:
             return
-        table = pa.Table.from_pydict(self._columns, schema=self.schema)
+        rows = self._rows
+        columns = {name: [row.get(name) for row in rows] for name in self.schema.names}
+        table = pa.Table.from_pydict(columns, schema=self.schema)
         final = self.folder / f"part-{self._next_chunk:05d}.parquet"
         tmp = self.folder / f".{final.name}.tmp"
         pq.write_table(table, tmp, compression="zstd")
         os.replace(tmp, final)
         self._next_chunk += 1
-        self.rows_on_disk += self.buffered
-        self.buffered = 0
-        for column in self._columns.values():
-            column.clear()
+        self.rows_on_disk += len(rows)
+        self._rows = []
 
 
 class RunLog(Lifecycle):
