@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from simulator._config import ConfigError, GraphConfig, validate_model
 from simulator._events import Event
@@ -190,7 +190,7 @@ def _complete(agent_ids: Sequence[str], params: GraphParams, seed: int) -> Any:
 
 
 class ErdosRenyiParams(GraphParams):
-    """G(n, p): ``p`` or ``mean_degree`` (exactly one)."""
+    """G(n, p): link probability ``p``, or ``mean_degree / (n − 1)`` when ``p`` is unset."""
 
     p: float | None = Field(None, ge=0.0, le=1.0)
     mean_degree: float | None = Field(None, ge=0.0)
@@ -198,8 +198,8 @@ class ErdosRenyiParams(GraphParams):
 
     @model_validator(mode="after")
     def _one_density(self) -> ErdosRenyiParams:
-        if (self.p is None) == (self.mean_degree is None):
-            raise ValueError("give exactly one of p or mean_degree")
+        if self.p is None and self.mean_degree is None:
+            raise ValueError("give p or mean_degree")
         return self
 
     def probability(self, n: int) -> float:
@@ -347,25 +347,37 @@ class EdgeListParams(GraphParams):
     expects the labels to be agent ids already. Agents the file does not mention are isolated.
     """
 
-    path: str
+    path: str | None = None
     source: str = "source"
     target: str = "target"
     weight: str | None = None
     directed: bool = False
     nodes: Literal["order", "ids"] = "order"
 
-    @model_validator(mode="after")
-    def _file_kind(self) -> EdgeListParams:
-        if Path(self.path).suffix.lower() not in (".csv", ".parquet", ".pq"):
-            raise ValueError(f"path must end in .csv or .parquet, got {self.path!r}")
-        return self
+    @field_validator("path")
+    @classmethod
+    def _file_kind(cls, path: str | None) -> str:
+        if path is None:
+            raise ValueError("the edge list needs a file: graph.path=edges.csv (or .parquet)")
+        if Path(path).suffix.lower() not in (".csv", ".parquet", ".pq"):
+            raise ValueError("the file must end in .csv or .parquet")
+        return path
+
+    def check_size(self, size: int) -> None:
+        """Read the file now, so that a bad file or column stops the run before it starts."""
+        sources, targets, _ = _read_edges(self, str(self.path))
+        if self.nodes == "order":
+            labels = len(set(sources) | set(targets))
+            if labels > size:
+                raise ConfigError("population.size", f"{self.path} has {labels} distinct nodes "
+                                  f"but population.size is {size}")
 
 
 @register_graph("edge_list", EdgeListParams)
 def _edge_list(agent_ids: Sequence[str], params: EdgeListParams, seed: int) -> Any:
     import networkx as nx
 
-    sources, targets, weights = _read_edges(params)
+    sources, targets, weights = _read_edges(params, str(params.path))
     ids = list(agent_ids)
     if params.nodes == "ids":
         known = set(ids)
@@ -394,12 +406,13 @@ def _edge_list(agent_ids: Sequence[str], params: EdgeListParams, seed: int) -> A
     return graph
 
 
-def _read_edges(params: EdgeListParams) -> tuple[list[str], list[str], list[float] | None]:
+def _read_edges(params: EdgeListParams, file: str
+                ) -> tuple[list[str], list[str], list[float] | None]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    path = Path(params.path)
+    path = Path(file)
     if not path.is_file():
         raise ConfigError("graph.path", f"no such file: {params.path}")
     try:

@@ -189,7 +189,7 @@ class Debate(Scenario):
             await self.rate(sim, round_number, heard)
         final = np.array([self.ratings[a] for a in agents])
         return Outcome(statement=cfg.statement, groups=len(self.groups),
-                       mean_rating=float(final.mean()))
+                       mean_rating=float(final.mean()), midpoint=(LOW + HIGH) / 2)
 
     async def tweet(self, sim: Sim, round_number: int, pairs: list[tuple[str, str]]
                     ) -> dict[str, Heard]:

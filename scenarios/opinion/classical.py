@@ -114,7 +114,8 @@ class OpinionModel(Scenario):
                 break
             await asyncio.sleep(0)  # let progress displays refresh on long runs
         return Outcome(model=cfg.model, steps=sim.step, converged=converged,
-                       bias=float(np.mean(x)), diversity=float(np.std(x)))
+                       bias=float(np.mean(x)), diversity=float(np.std(x)),
+                       midpoint=cfg.initial.midpoint())
 
     def build(self, sim: Sim, agents: list[str], initial: np.ndarray) -> Any:
         """The model object over this simulation's graph (`initial` anchors Friedkin–Johnsen)."""

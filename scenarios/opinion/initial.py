@@ -29,6 +29,10 @@ class Uniform(_Initial):
         """`n` opinions."""
         return rng.uniform(self.low, self.high, size=n)
 
+    def midpoint(self) -> float:
+        """The centre of the range opinions start in."""
+        return (self.low + self.high) / 2
+
 
 class Levels(_Initial):
     """The `values` spread evenly over the agents, then shuffled.
@@ -43,6 +47,10 @@ class Levels(_Initial):
         """`n` opinions."""
         spread = np.resize(np.asarray(self.values, dtype=float), n)
         return spread[rng.permutation(n)]
+
+    def midpoint(self) -> float:
+        """The centre of the range opinions start in."""
+        return (min(self.values) + max(self.values)) / 2
 
 
 class Categorical(_Initial):
@@ -68,6 +76,10 @@ class Categorical(_Initial):
         """`n` opinions."""
         return rng.choice(np.asarray(self.values, dtype=float), size=n, p=self.p)
 
+    def midpoint(self) -> float:
+        """The centre of the range opinions start in."""
+        return (min(self.values) + max(self.values)) / 2
+
 
 class Normal(_Initial):
     """Normal draws clipped to [low, high]."""
@@ -82,6 +94,10 @@ class Normal(_Initial):
         """`n` opinions."""
         return np.clip(rng.normal(self.mean, self.sd, size=n), self.low, self.high)
 
+    def midpoint(self) -> float:
+        """The centre of the range opinions start in."""
+        return self.mean
+
 
 class Given(_Initial):
     """Exactly these opinions, in agent order (cycled when shorter than the population)."""
@@ -92,6 +108,10 @@ class Given(_Initial):
     def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """`n` opinions."""
         return np.resize(np.asarray(self.values, dtype=float), n)
+
+    def midpoint(self) -> float:
+        """The centre of the range opinions start in."""
+        return (min(self.values) + max(self.values)) / 2
 
 
 Initial = Annotated[Uniform | Levels | Categorical | Normal | Given, Field(discriminator="kind")]

@@ -181,7 +181,7 @@ class OpinionDynamics(Scenario):
         self.survey(sim)
         final = np.array([self.opinions[a] for a in self.agents])
         return Outcome(claim=self.claim, steps=cfg.steps, bias=float(final.mean()),
-                       diversity=float(final.std()))
+                       diversity=float(final.std()), midpoint=(LOW + HIGH) / 2)
 
     # -- one step ------------------------------------------------------------------------------
     async def dyad(self, sim: Sim) -> None:
