@@ -347,7 +347,7 @@ class EdgeListParams(GraphParams):
     expects the labels to be agent ids already. Agents the file does not mention are isolated.
     """
 
-    path: str | None = None
+    path: str | None = Field(None, validate_default=True)
     source: str = "source"
     target: str = "target"
     weight: str | None = None
