@@ -174,3 +174,13 @@ def test_unknown_topic_and_off_scale_initial_are_config_errors(tmp_path):
         simulator.run(config(tmp_path, scenario={"topic": "tides"}))
     with pytest.raises(simulator.ConfigError, match=r"initial values \[3\.0\] are not integers"):
         simulator.run(config(tmp_path, scenario={"initial": {"kind": "given", "values": [3]}}))
+
+
+def test_importing_the_opinion_scenarios_stays_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, simulator.graph, scenarios.opinion, scenarios.debate; "
+            "print([m for m in ('polars', 'scipy', 'ray', 'vllm', 'torch') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
