@@ -98,7 +98,7 @@ class Tweet(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    message: str = Field(min_length=1, max_length=800)
+    message: str = Field(min_length=1, max_length=480)  # shown to models as "at most 60 words"
     stance: int = Field(ge=LOW, le=HIGH)
 
 
