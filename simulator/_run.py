@@ -25,7 +25,7 @@ from simulator._progress import show_progress
 from simulator._registry import build_backend
 from simulator._requests import Sampling
 from simulator._scenario import Scenario
-from simulator._seeding import derive_rng
+from simulator._seeding import derive_rng, derive_seed
 from simulator._setup import RunPlan, build_population, plan_run
 from simulator._sim import Sim
 from simulator._strategies import StrategyHandler
@@ -137,10 +137,11 @@ def _setup(plan: RunPlan) -> Any:
 
     def setup(index: int, engine: Engine) -> tuple[Scenario, Sim]:
         agents = build_population(plan, index)
+        # Each simulation draws its own graph unless graph.seed pins one for all.
+        graph = build_graph(agents.ids, cfg.graph, derive_seed(cfg.seed, "sim", index))
         sim = Sim(engine=engine, index=index, seed=cfg.seed,
                   rng=derive_rng(cfg.seed, "sim", index), config=plan.scenario_config,
-                  agents=agents, graph=build_graph(agents.ids, cfg.graph, cfg.seed),
-                  memory=cfg.population.memory)
+                  agents=agents, graph=graph, memory=cfg.population.memory)
         return plan.scenario_cls(plan.scenario_config), sim
 
     return setup

@@ -14,6 +14,7 @@ from typing import Any
 
 from simulator._config import ConfigError
 from simulator._history import ReplayDivergence
+from simulator._sim import SimulationError
 
 CONFIG_MODULE = "scenarios.conf"
 
@@ -249,6 +250,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except ReplayDivergence as err:
         print(f"societas: {err}", file=sys.stderr)
+        return 1
+    except SimulationError as err:
+        print(f"societas: the run failed: {err}\n(everything logged before the failure is in "
+              "the run directory; its manifest holds the traceback)", file=sys.stderr)
         return 1
     except ConfigError as err:
         print(f"societas: config error: {err}", file=sys.stderr)
