@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator._config import ConfigError
+from simulator._sweep_cli import add_sweep_parser
 
 CONFIG_MODULE = "scenarios.conf"
 
@@ -137,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="print a run's manifest and metrics")
     show.add_argument("run_dir")
     show.set_defaults(func=_cmd_show)
+    add_sweep_parser(commands)
     return parser
 
 
@@ -144,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``societas`` console script."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and (args.command != "run" or any(e.startswith("-") for e in extra)):
+    if extra and (args.command not in ("run", "sweep") or any(e.startswith("-") for e in extra)):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if extra:
         args.overrides = [*args.overrides, *extra]  # overrides given after an --option
