@@ -75,7 +75,7 @@ def expand(overrides: Sequence[str]) -> Expansion:
     try:
         with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
             parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())
-            parsed = parser.parse_overrides(list(overrides))
+            parsed = [_parse(parser, item) for item in overrides]
             swept = tuple(o.key_or_group for o in parsed if o.is_sweep_override())
             _check_keys(parsed, swept)
             jobs = BasicSweeper.split_arguments(parsed, max_batch_size=None)[0]
@@ -89,6 +89,18 @@ def expand(overrides: Sequence[str]) -> Expansion:
     except (HydraException, OmegaConfBaseException) as err:
         raise ConfigError("", _one_line(err)) from None
     return Expansion(tuple(overrides), swept, runs)
+
+
+def _parse(parser: Any, item: str) -> Any:
+    """One override, parsed by Hydra; a grammar error names the override it is about."""
+    from hydra.errors import HydraException
+
+    try:
+        return parser.parse_override(item)
+    except HydraException as err:
+        from simulator.cli import _one_line
+
+        raise ConfigError("", f"cannot parse the override {item!r}: {_one_line(err)}") from None
 
 
 def _check_keys(parsed: list[Any], swept: tuple[str, ...]) -> None:
