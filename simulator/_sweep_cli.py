@@ -55,8 +55,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     table.add_row("runs", f"{len(result.runs)}: {counts['completed']} completed now, "
                   f"{counts['skipped']} already completed, {counts['failed']} failed")
     table.add_row("wall time", f"{result.wall_s:.2f} s")
-    table.add_row("read with", f"pl.scan_parquet('{result.glob}', hive_partitioning=True)")
     console.print(table)
+    console.print("read every run as one dataset:", style="bold")
+    console.print(f"  pl.scan_parquet({result.glob!r}, hive_partitioning=True)",
+                  soft_wrap=True, highlight=False)
     for run in result.failed:
         console.print(f"[red]failed[/red] {run.run_dir}: {run.error}")
     return 1 if result.failed else 0

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import polars as pl
 
 import simulator
+from simulator.backends.ray_replicas import options_from
 from simulator.sweep import sweep
 
 SMALL = ["scenario=donor_game", "scenario.generations=2", "scenario.rounds=4"]
@@ -69,3 +71,26 @@ def test_a_killed_worker_is_retried_and_the_logs_match_runs_without_the_kill(ray
             plain.run_dir, "calls")
         assert simulator.read_manifest(run.run_dir)["status"] == "completed"
         assert not list(Path(run.run_dir).rglob(".*.tmp"))
+
+
+def test_sweep_tasks_share_replicas_started_by_the_driver(ray_cluster, tmp_path):
+    overrides = [*SMALL, f"out_dir={tmp_path}", "backend=ray_replicas", "backend.num_cpus=0",
+                 "backend.top_p=0.93", "seed=4,5,6"]
+    result = sweep(overrides, ray="auto", runs_per_task=3, progress=False)
+    assert [r.status for r in result.runs] == ["completed"] * 3
+    for run in result.runs:
+        manifest = simulator.read_manifest(run.run_dir)
+        assert manifest["backend"]["model"]["name"] == "ray_replicas"
+        assert manifest["backend_stats"]["model"]["requests"] == manifest["counts"]["requests"]
+        plain = simulator.run({**manifest["config"], "out_dir": str(tmp_path / "plain"),
+                               "backend": {"name": "ray_replicas", "num_cpus": 0}})
+        assert simulator.content_hash(run.run_dir) == simulator.content_hash(plain.run_dir)
+    held = set(options_from(simulator.read_manifest(result.runs[0].run_dir)["config"]["backend"])
+               [0].actor_names())
+    assert held
+    for _ in range(50):  # the driver stops the replicas it started (ray.kill is asynchronous)
+        alive = {a["name"] for a in ray_cluster.util.list_named_actors(all_namespaces=True)}
+        if not held & alive:
+            break
+        time.sleep(0.1)
+    assert not held & alive

@@ -197,6 +197,7 @@ class RayReplicaBackend(Backend):
             if replica != home(key, live):
                 self._counts["spilled"] += len(chosen)
             load[replica] += len(chosen)
+            self._load[replica] += len(chosen)  # reserved now; released when the call returns
             plan.setdefault(replica, []).extend(chosen)
             self._routes.setdefault(key, Counter())[replica] += len(chosen)
         return plan
@@ -204,7 +205,6 @@ class RayReplicaBackend(Backend):
     async def _call(self, replica: int, requests: list[Request]) -> list[Response]:
         import ray.exceptions
 
-        self._load[replica] += len(requests)
         try:
             responses, queued = await self._handles[replica].generate.remote(requests)
         except ray.exceptions.RayActorError as err:
