@@ -49,6 +49,18 @@ def test_expand_takes_choice_and_float_ranges_and_keeps_values_readable():
     assert expansion.runs[2].config["scenario"]["multiplier"] == 3
 
 
+def test_expansion_composes_each_run_exactly_as_hydra_compose_does():
+    from simulator.cli import compose_config
+
+    expansion = expand([*SMALL, "seed=1,2", "backend=scripted,ray_replicas", "~graph",
+                        "population.params={threshold: 0.5}", "population.size=10,12",
+                        "+scenario.extra=x"])
+    assert len(expansion.runs) == 8
+    for spec in expansion.runs:
+        assert spec.config == compose_config(spec.overrides)
+    assert {s.config["backend"]["name"] for s in expansion.runs} == {"scripted", "ray_replicas"}
+
+
 @pytest.mark.parametrize(("overrides", "message"), [
     (["run_id=a,b"], "run_id: set by the sweep"),
     (["out_dir=a,b"], "out_dir: cannot be swept"),
