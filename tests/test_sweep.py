@@ -53,7 +53,7 @@ def test_expansion_composes_each_run_exactly_as_hydra_compose_does():
     from simulator.cli import compose_config
 
     expansion = expand([*SMALL, "seed=1,2", "backend=scripted,ray_replicas", "~graph",
-                        "population.params={threshold: 0.5}", "population.size=10,12",
+                        "population.size=10,12",
                         "+scenario.extra=x"])
     assert len(expansion.runs) == 8
     for spec in expansion.runs:
