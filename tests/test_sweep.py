@@ -223,3 +223,11 @@ def test_cli_sweep_errors_are_one_line(tmp_path):
     assert done.stderr.count("\n") == 1 and "population.size" in done.stderr
     bad_name = societas("sweep", *SMALL, "--name", "../up", "--workers", "0", cwd=tmp_path)
     assert bad_name.returncode == 2 and "--name" in bad_name.stderr
+
+
+def test_the_sweep_command_and_package_import_no_ray():
+    code = ("import sys, simulator.cli, simulator.sweep, simulator.backends.ray_replicas; "
+            "simulator.cli.build_parser(); "
+            "print([m for m in ('ray', 'vllm', 'torch') if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
