@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -231,3 +232,41 @@ def test_the_sweep_command_and_package_import_no_ray():
             "print([m for m in ('ray', 'vllm', 'torch') if m in sys.modules])")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+class BrokenBackend(simulator.Backend):
+    name = "broken_for_test"
+
+    async def open(self) -> None:
+        raise RuntimeError("no GPU on this node")
+
+
+def test_a_backend_that_cannot_open_fails_the_tasks_runs_with_a_manifest_each(tmp_path):
+    simulator.register_backend("broken_for_test", lambda config, **context: BrokenBackend())
+    result = sweep([*SMALL, out(tmp_path), "backend.name=broken_for_test", "seed=1,2"],
+                   workers=0, progress=False)
+    assert [r.status for r in result.runs] == ["failed", "failed"]
+    for run in result.runs:
+        assert run.error == "RuntimeError: no GPU on this node"
+        manifest = simulator.read_manifest(run.run_dir)
+        assert manifest["status"] == "failed" and "no GPU" in manifest["error"]["traceback"]
+
+
+def test_a_killed_pool_worker_is_replaced_and_its_runs_replayed(tmp_path):
+    overrides = ["scenario=donor_game", "simulations=24", out(tmp_path), "seed=21,22"]
+    killed: list[int] = []
+
+    def kill_first_worker(message: dict) -> None:
+        if message["type"] == "started" and not killed:
+            killed.append(message["pid"])
+            os.kill(message["pid"], signal.SIGKILL)
+
+    result = sweep(overrides, workers=2, runs_per_task=1, progress=False,
+                   on_message=kill_first_worker)
+    assert killed and [r.status for r in result.runs] == ["completed", "completed"]
+    assert max(r.attempts for r in result.runs) == 2
+    for run in result.runs:
+        plain = simulator.run({"scenario": {"name": "donor_game"}, "simulations": 24,
+                               "seed": int(run.partition["seed"]),
+                               "out_dir": str(tmp_path / "plain"), "progress": False})
+        assert simulator.content_hash(run.run_dir) == simulator.content_hash(plain.run_dir)

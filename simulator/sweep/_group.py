@@ -73,10 +73,10 @@ async def _execute(task: GroupTask, report: Report) -> list[RunReport]:
     async with contextlib.AsyncExitStack() as stack:
         shared: Backend | None = None
         if any(plan.uses_model for plan in plans):
-            from simulator._registry import build_backend
-
-            shared = build_backend(plans[0].config.backend)
-            await stack.enter_async_context(shared)
+            try:
+                shared = await _open_shared(plans[0].config.backend, stack)
+            except Exception as err:  # no model, no run: each run records why
+                return [_fail_unstarted(job, err, report) for job in task.jobs]
         views: list[Backend] = []
         ticker = asyncio.get_running_loop().create_task(_tick(views, report))
         try:
@@ -87,6 +87,33 @@ async def _execute(task: GroupTask, report: Report) -> list[RunReport]:
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
             report({"type": "tokens", "pid": os.getpid(), "tokens_out": 0})
+
+
+async def _open_shared(config: Any, stack: contextlib.AsyncExitStack) -> Backend:
+    """Build and open the backend the task's runs share (closed when the task ends)."""
+    from simulator._registry import build_backend
+
+    backend = build_backend(config)
+    await stack.enter_async_context(backend)
+    return backend
+
+
+def _fail_unstarted(job: RunJob, err: Exception, report: Report) -> RunReport:
+    """A run that could not start (its backend failed to open), unless it completed before."""
+    if run_state(Path(job.run_dir)) is RunState.COMPLETED:
+        result = _from_manifest(job, "skipped")
+    else:
+        if Path(job.run_dir).exists():
+            shutil.rmtree(job.run_dir)
+        _ensure_failed_manifest(job, err)
+        result = RunReport(job.run_id, "failed", error=_one_line(err))
+    report({"type": "finished", "report": result.__dict__})
+    return result
+
+
+def _one_line(err: BaseException) -> str:
+    text = f"{type(err).__name__}: {err}".strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 async def _play(job: RunJob, shared: Backend | None, views: list[Backend],
@@ -114,7 +141,7 @@ async def _play(job: RunJob, shared: Backend | None, views: list[Backend],
     except Exception as err:
         _ensure_failed_manifest(job, err)
         result = RunReport(job.run_id, "failed", wall_s=time.perf_counter() - started,
-                           error=f"{type(err).__name__}: {err}".splitlines()[0])
+                           error=_one_line(err))
     if view is not None:
         views.remove(view)
     report({"type": "finished", "report": result.__dict__})

@@ -38,7 +38,10 @@ class SweepTally:
 
     def record(self, report: RunReport) -> None:
         """Apply a run's final report."""
-        if report.status == "skipped" and report.run_id not in self.finished:
+        previous = self.finished.get(report.run_id)
+        if report.status == "skipped" and previous is not None:
+            return  # a retried task skips what its killed attempt completed: keep that report
+        if report.status == "skipped":
             self.skipped += 1
         self.finished[report.run_id] = report
 
