@@ -193,3 +193,17 @@ async def kill_a_replica_mid_run(ray_cluster, tmp_path) -> None:
     local = await simulator.arun({**config, "run_id": "local"},
                                  model_backend=build_backend(BackendConfig(name="scripted")))
     assert simulator.content_hash(routed.run_dir) == simulator.content_hash(local.run_dir)
+
+
+def test_replicas_the_cluster_cannot_place_are_refused_with_the_fix(ray_cluster):
+    backend = RayReplicaBackend(options(replica={"name": "vllm"}))  # 2 × 1 GPU, none here
+
+    async def open_it() -> None:
+        async with backend:
+            pass
+
+    with pytest.raises(ConfigError, match=r"need 2 GPUs but the Ray cluster has 0; lower "
+                                          r"backend.replicas"):
+        asyncio.run(open_it())
+    with pytest.raises(ConfigError, match="need 6 CPUs"):
+        asyncio.run(RayReplicaBackend(options(replicas=3, num_cpus=2)).open())

@@ -60,6 +60,8 @@ class ReplicaOptions(BaseModel):
     max_restarts: int = Field(3, ge=-1, description="Ray restarts of a dead replica (-1: always)")
     retry_timeout_s: float = Field(600.0, gt=0, description="give up when no replica answers "
                                    "for this long")
+    start_timeout_s: float = Field(1800.0, gt=0, description="wait this long for every replica "
+                                   "to be placed and to load its backend")
     detached: bool = Field(False, description="keep replicas alive after their creator exits")
 
     @property
@@ -133,7 +135,16 @@ class RayReplicaBackend(Backend):
         """Connect to Ray and to the replicas (starting them when they do not exist yet)."""
         await super().open()
         self._handles = await asyncio.to_thread(start_replicas, self.options, self._factory)
-        self._replica_describe = await self._handles[0].describe.remote()
+        try:  # every replica placed and its backend loaded, or a clear error now
+            described = await asyncio.wait_for(
+                asyncio.gather(*(handle.describe.remote() for handle in self._handles)),
+                timeout=self.options.start_timeout_s)
+        except TimeoutError:
+            raise RuntimeError(
+                f"the {self.options.replicas} ray_replicas replicas were not all ready after "
+                f"{self.options.start_timeout_s:.0f} s; check `ray status` for pending actors "
+                "and the replicas' logs, or raise backend.start_timeout_s") from None
+        self._replica_describe = described[0]
 
     async def close(self) -> None:
         """Drop the handles; the replicas live on for other clients (see `hold_replicas`)."""
@@ -285,6 +296,7 @@ def start_replicas(options: ReplicaOptions, factory: BackendFactory | None = Non
     from simulator.sweep._ray import connect
 
     connect(options.address)
+    _check_resources(options, ray.cluster_resources())
     actor = ray.remote(ReplicaServer)
     handles = []
     for index, name in enumerate(options.actor_names()):
@@ -295,6 +307,18 @@ def start_replicas(options: ReplicaOptions, factory: BackendFactory | None = Non
             num_cpus=options.num_cpus, num_gpus=options.gpus,
         ).remote(index, options.replica, factory))
     return handles
+
+
+def _check_resources(options: ReplicaOptions, cluster: dict[str, float]) -> None:
+    """Refuse replicas the cluster cannot place (they would wait forever for resources)."""
+    for resource, each in (("GPU", options.gpus), ("CPU", options.num_cpus)):
+        needed, have = each * options.replicas, cluster.get(resource, 0.0)
+        if needed > have:
+            key = "num_gpus" if resource == "GPU" else "num_cpus"
+            raise ConfigError("backend.replicas", f"{options.replicas} replicas × "
+                              f"{key}={each:g} need {needed:g} {resource}s but the Ray cluster "
+                              f"has {have:g}; lower backend.replicas or backend.{key}, or add "
+                              "nodes")
 
 
 @contextlib.contextmanager
