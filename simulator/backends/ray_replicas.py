@@ -293,7 +293,7 @@ def start_replicas(options: ReplicaOptions, factory: BackendFactory | None = Non
     """Handles of the replicas `options` names, creating those that do not exist (blocking)."""
     import ray
 
-    from simulator.sweep._ray import connect
+    from simulator._ray_connect import connect
 
     connect(options.address)
     _check_resources(options, ray.cluster_resources())

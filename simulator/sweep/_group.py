@@ -75,9 +75,10 @@ async def _execute(task: GroupTask, report: Report) -> list[RunReport]:
     from simulator._setup import plan_run
 
     plans = [plan_run(job.config) for job in task.jobs]
+    to_play = [run_state(Path(job.run_dir)) is not RunState.COMPLETED for job in task.jobs]
     async with contextlib.AsyncExitStack() as stack:
         shared: Backend | None = None
-        if any(plan.uses_model for plan in plans):
+        if any(plan.uses_model and play for plan, play in zip(plans, to_play, strict=True)):
             try:
                 shared = await _open_shared(plans[0].config.backend, stack)
             except Exception as err:  # no model, no run: each run records why

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from simulator._ray_connect import connect
 from simulator.sweep._executors import Finished
 from simulator.sweep._group import GroupTask, RunReport, execute_group
 
@@ -32,21 +33,6 @@ class _Tally:
 
 def _ray_task(task: GroupTask, tally: Any) -> list[RunReport]:
     return execute_group(task, lambda message: tally.push.remote(message))
-
-
-def connect(address: str | None) -> bool:
-    """Connect to Ray unless already connected; True when this call started the connection.
-
-    ``"auto"`` or None starts a local Ray with this machine's cores (or joins the local
-    cluster that ``ray start --head`` runs); anything else is a cluster address.
-    """
-    import ray
-
-    if ray.is_initialized():
-        return False
-    ray.init(address=None if address in (None, "auto") else address,
-             include_dashboard=False, log_to_driver=True)
-    return True
 
 
 class RayExecutor:
