@@ -98,7 +98,7 @@ def sweep(overrides: Sequence[str], *, name: str | None = None, ray: str | None 
             tally.record(_from_manifest(job, "skipped"))
         else:
             todo.append(job)
-    executor = _executor(ray, workers, retries)
+    executor = _executor(ray, workers, retries) if todo else InlineExecutor()  # all done: no Ray
     try:
         tasks = make_tasks(todo, runs_per_task or auto_runs_per_task(len(todo), executor.slots))
         with _replicas_for(todo, ray is not None), show(tally, f"sweep {name}", progress) as tick:
