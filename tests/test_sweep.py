@@ -83,6 +83,12 @@ def test_a_bad_value_in_one_run_stops_the_sweep_before_anything_is_written(tmp_p
     assert not (tmp_path / "runs").exists()
 
 
+def test_replicas_in_a_pool_sweep_are_refused_with_the_fix(tmp_path):
+    with pytest.raises(ConfigError, match="ray_replicas in a sweep needs --ray"):
+        sweep([*SMALL, out(tmp_path), "backend=ray_replicas", "seed=1,2"], workers=2,
+              progress=False)
+
+
 def test_tasks_group_runs_that_share_a_backend_config():
     jobs = [RunJob(f"r{i}", f"/x/r{i}", {"backend": {"name": "scripted", "temperature": t}})
             for i, t in enumerate([0.1, 0.1, 0.1, 0.7, 0.7])]

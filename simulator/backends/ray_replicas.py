@@ -40,6 +40,8 @@ from simulator.backends._replica import BackendFactory, ReplicaServer
 from simulator.backends._routing import Affinity, affinity_key, choose, home
 
 NAMESPACE = "societas"
+ROUTE_LOG_KEYS = 100_000
+"""`routes()` records the first this many routing keys (games or agents), to bound memory."""
 _GPU_BACKENDS = frozenset({"vllm"})
 
 
@@ -210,7 +212,8 @@ class RayReplicaBackend(Backend):
             load[replica] += len(chosen)
             self._load[replica] += len(chosen)  # reserved now; released when the call returns
             plan.setdefault(replica, []).extend(chosen)
-            self._routes.setdefault(key, Counter())[replica] += len(chosen)
+            if key in self._routes or len(self._routes) < ROUTE_LOG_KEYS:
+                self._routes.setdefault(key, Counter())[replica] += len(chosen)
         return plan
 
     async def _call(self, replica: int, requests: list[Request]) -> list[Response]:
@@ -236,7 +239,7 @@ class RayReplicaBackend(Backend):
                 self._counts["cached_tokens"] += response.cached_tokens
 
     def routes(self) -> dict[str, dict[int, int]]:
-        """Requests sent per routing key (a game or an agent) and replica."""
+        """Requests sent per routing key (a game or an agent) and replica (first keys only)."""
         return {key: dict(counter) for key, counter in self._routes.items()}
 
     def describe(self) -> dict[str, Any]:

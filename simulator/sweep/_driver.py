@@ -98,6 +98,7 @@ def sweep(overrides: Sequence[str], *, name: str | None = None, ray: str | None 
             tally.record(_from_manifest(job, "skipped"))
         else:
             todo.append(job)
+    _check_replicas_placement(todo, ray, workers)
     executor = _executor(ray, workers, retries) if todo else InlineExecutor()  # all done: no Ray
     try:
         tasks = make_tasks(todo, runs_per_task or auto_runs_per_task(len(todo), executor.slots))
@@ -198,6 +199,16 @@ def _outcome(p: RunPlace, tally: SweepTally) -> SweepRun:
     error = report.error if report else "never reported (interrupted?)"
     return SweepRun(p.run_id, p.run_dir, dict(p.spec.partition), status, error,
                     tally.attempts.get(p.run_id, 0))
+
+
+def _check_replicas_placement(jobs: list[RunJob], ray: str | None, workers: int | None) -> None:
+    """Replicas are shared through one Ray; separate pool processes would each start their own."""
+    uses_replicas = any(job.config.get("backend", {}).get("name") == "ray_replicas"
+                        for job in jobs)
+    if uses_replicas and ray is None and workers != 0:
+        raise ConfigError("backend.name", "ray_replicas in a sweep needs --ray (auto or a "
+                          "cluster address), or --workers 0: each pool process would start a "
+                          "Ray and replicas of its own")
 
 
 def _replicas_for(jobs: list[RunJob], on_ray: bool) -> Any:
