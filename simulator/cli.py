@@ -15,6 +15,7 @@ from typing import Any
 from simulator._config import ConfigError
 from simulator._history import ReplayDivergence
 from simulator._sim import SimulationError
+from simulator._sweep_cli import add_sweep_parser
 
 CONFIG_MODULE = "scenarios.conf"
 
@@ -234,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument("--no-pager", dest="pager", action="store_false",
                       help="print without paging")
     view.set_defaults(func=_cmd_view)
+    add_sweep_parser(commands)
     return parser
 
 
@@ -241,7 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``societas`` console script."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and (args.command not in ("run", "fork") or any(e.startswith("-") for e in extra)):
+    if extra and (args.command not in ("run", "fork", "sweep")
+                  or any(e.startswith("-") for e in extra)):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if extra:
         args.overrides = [*args.overrides, *extra]  # overrides given after an --option
