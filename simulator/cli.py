@@ -39,7 +39,7 @@ def compose_config(overrides: Sequence[str]) -> dict[str, Any]:
 
 def _one_line(err: BaseException) -> str:
     """Hydra's message folded onto one line, led by the key path it concerns."""
-    text = " ".join(str(err).split())
+    text = " ".join(f"{err} {err.__cause__ or ''}".split())
     missing = re.search(r"Could not find '([^/']+)/([^']+)'.*?Available options in '[^']+': "
                         r"(.*?) Config search path", text)
     if missing:
@@ -48,6 +48,10 @@ def _one_line(err: BaseException) -> str:
     override = re.search(r"Could not override '([^']+)'", text)
     if override:
         key = override.group(1)
+        missing = re.search(r"Key '([^']+)' is not in struct", text)
+        if missing and missing.group(1) != key.rpartition(".")[2]:
+            return (f"{key}: has no key {missing.group(1)!r} in the config; to set new keys "
+                    f"inside it, write +{key}=...")
         return f"{key}: unknown key (to add a key that is not in the config, write +{key}=...)"
     return text
 
