@@ -117,7 +117,8 @@ def test_scripted_games_never_render_a_question_template(tmp_path, monkeypatch, 
         return original(self, verb, **values)
 
     monkeypatch.setattr(Prompts, "render", spy)
-    from scenarios.traitors.questions import role_text as traitor_role, rules_text as traitor_rules
+    from scenarios.traitors.questions import role_text as traitor_role
+    from scenarios.traitors.questions import rules_text as traitor_rules
     from scenarios.werewolf.questions import role_text, rules_text
     for cached in (role_text, rules_text, traitor_role, traitor_rules):
         cached.cache_clear()

@@ -14,11 +14,11 @@ from scenarios.social_deduction.kernels import (
 )
 from scenarios.social_deduction.moderator import announce, poll, record_roles
 from scenarios.social_deduction.prompts import render_memory, render_transcript
-from scenarios.social_deduction.table import Line, Memory, Note, Table
+from scenarios.social_deduction.table import Line, Memory, Note, Public, Table
 
 __all__ = [
     "SPEECH_MAX_CHARS", "Announced", "BallotRules", "Line", "Majority", "Memory",
-    "MemoryLimits", "Note", "RoleAssigned", "Speech", "Summarized", "Summary", "Table",
+    "MemoryLimits", "Note", "Public", "RoleAssigned", "Speech", "Summarized", "Summary", "Table",
     "TieBreak", "Verdict", "VotingRules", "Voted", "announce", "count_votes", "deal_roles",
     "decide", "parity_winner", "poll", "record_roles", "render_memory", "render_transcript",
 ]

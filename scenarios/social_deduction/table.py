@@ -47,6 +47,16 @@ class Line:
 
 
 @dataclass(frozen=True, slots=True)
+class Public:
+    """What everyone can see at the moment of asking (a snapshot)."""
+
+    round: int
+    alive: tuple[str, ...]
+    speeches: tuple[Line, ...]
+    today: tuple[Line, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Memory:
     """What one player remembers, as of the moment it is asked (a snapshot)."""
 
@@ -57,6 +67,9 @@ class Memory:
 
 class Table:
     """Seats, secret roles and memories of one game.
+
+    Snapshots (`public`, `memory`) are cached until the state they show changes, because a
+    phase asks many players about the same state.
 
     Args:
         roles: player → role, in seat order.
@@ -70,7 +83,7 @@ class Table:
         self.roles: dict[str, str] = dict(roles)
         self.sides: dict[str, str] = {p: sides[r] for p, r in roles.items()}
         self.alive: list[str] = list(self.players)
-        self.round = 0
+        self._round = 0
         self.limits = limits
         self._announcements: deque[Note] = deque(maxlen=limits.announcements)
         self._observations: dict[str, deque[Note]] = {
@@ -78,6 +91,18 @@ class Table:
         self._summaries: dict[str, deque[Note]] = {
             p: deque(maxlen=limits.summaries) for p in self.players}
         self.speeches: tuple[Line, ...] = ()
+        self._public: Public | None = None
+        self._memories: dict[str, Memory] = {}
+
+    @property
+    def round(self) -> int:
+        """The current round (0 before the first)."""
+        return self._round
+
+    @round.setter
+    def round(self, value: int) -> None:
+        self._round = value
+        self._public = None
 
     # -- who is where --------------------------------------------------------------------------
     def side(self, player: str) -> str:
@@ -106,32 +131,48 @@ class Table:
         if player not in self.alive:
             raise ValueError(f"{player!r} is not alive (alive: {self.alive})")
         self.alive.remove(player)
+        self._public = None
 
     # -- what players know ---------------------------------------------------------------------
     def announce(self, text: str) -> None:
         """A public moderator announcement (every player's memory)."""
         self._announcements.append(Note(self.round, text))
+        self._memories.clear()
 
     def observe(self, players: str | Iterable[str], text: str) -> None:
         """A private observation for one or several players."""
         for player in [players] if isinstance(players, str) else players:
             self._observations[player].append(Note(self.round, text))
+            self._memories.pop(player, None)
 
     def note(self, player: str, text: str) -> None:
         """A summary the player wrote for itself."""
         self._summaries[player].append(Note(self.round, text))
+        self._memories.pop(player, None)
 
     def speak(self, speaker: str, text: str) -> Line:
         """Record a public speech; returns it as a `Line`."""
         line = Line(self.round, speaker, text)
         self.speeches = (*self.speeches, line)
+        self._public = None
         return line
 
     def spoken_this_round(self) -> tuple[Line, ...]:
         """Public speeches of the current round."""
         return tuple(line for line in self.speeches if line.round == self.round)
 
+    def public(self) -> Public:
+        """A snapshot of what everyone can see now."""
+        if self._public is None:
+            self._public = Public(self.round, tuple(self.alive), self.speeches,
+                                  self.spoken_this_round())
+        return self._public
+
     def memory(self, player: str) -> Memory:
         """A snapshot of what `player` remembers now."""
-        return Memory(tuple(self._announcements), tuple(self._observations[player]),
-                      tuple(self._summaries[player]))
+        memory = self._memories.get(player)
+        if memory is None:
+            memory = Memory(tuple(self._announcements), tuple(self._observations[player]),
+                            tuple(self._summaries[player]))
+            self._memories[player] = memory
+        return memory

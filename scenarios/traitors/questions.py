@@ -14,6 +14,7 @@ from typing import Any
 from scenarios._templates import Prompts
 from scenarios.social_deduction import (
     Line,
+    Public,
     Speech,
     Summary,
     Table,
@@ -62,6 +63,8 @@ class Questions:
         self.table = table
         self.teams = {p: tuple(t) for p, t in teams.items()}
         self.revealed = revealed
+        self._numbers = {p: i for i, p in enumerate(table.players)}
+        self._gone: tuple[Public | None, tuple[tuple[str, str | None], ...]] = (None, ())
         self._rules = rules_text(len(table.players), config.traitors,
                                  config.banishment.self_vote, config.banishment.tie_break)
 
@@ -82,13 +85,15 @@ class Questions:
 
     def seat(self, player: str) -> Seat:
         """What every question to `player` carries."""
-        table = self.table
-        gone = tuple((p, table.roles[p] if p in self.revealed else None)
-                     for p in table.players if p not in table.alive)
-        return Seat(me=player, role=table.roles[player], round=table.round,
-                    number=table.players.index(player), alive=tuple(table.alive),
-                    team=self.teams.get(player, ()), traitors=self.config.traitors, gone=gone,
-                    speeches=table.speeches, memory=table.memory(player))
+        table, public = self.table, self.table.public()
+        if self._gone[0] is not public:
+            gone = tuple((p, table.roles[p] if p in self.revealed else None)
+                         for p in table.players if p not in public.alive)
+            self._gone = (public, gone)
+        return Seat(me=player, role=table.roles[player], round=public.round,
+                    number=self._numbers[player], alive=public.alive,
+                    team=self.teams.get(player, ()), traitors=self.config.traitors,
+                    gone=self._gone[1], speeches=public.speeches, memory=table.memory(player))
 
     # -- questions -----------------------------------------------------------------------------
     def discuss(self, player: str, heard: tuple[Line, ...], position: int) -> Form:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -33,13 +34,21 @@ ACCUSE = re.compile(r"I suspect (\S+)\.")
 PROPOSE = re.compile(r"Target: (\S+)\.")
 
 
+@lru_cache(maxsize=4096)
+def _accused(text: str) -> tuple[str, ...]:
+    """Players accused in one speech (speeches repeat: cached)."""
+    return tuple(m[1] for m in ACCUSE.finditer(text)) if "I suspect" in text else ()
+
+
+@lru_cache(maxsize=4096)
+def _proposed(text: str) -> tuple[str, ...]:
+    """Murder targets proposed in one meeting speech."""
+    return tuple(m[1] for m in PROPOSE.finditer(text))
+
+
 def accusations(lines: Iterable[Line]) -> list[tuple[str, str]]:
     """Every (accuser, accused) pair in the heuristic's sentence form, in order."""
-    found = []
-    for line in lines:
-        if "I suspect" in line.text:
-            found.extend((line.speaker, m[1]) for m in ACCUSE.finditer(line.text))
-    return found
+    return [(line.speaker, accused) for line in lines for accused in _accused(line.text)]
 
 
 def most_accused(lines: Iterable[Line], among: Sequence[str]) -> list[str]:
@@ -112,7 +121,7 @@ class Heuristic(Strategy):
 
     def plot(self, view: TalkView, rng: np.random.Generator) -> Speech:
         seat = view.seat
-        proposals = [m[1] for line in view.heard for m in PROPOSE.finditer(line.text)]
+        proposals = [p for line in view.heard for p in _proposed(line.text)]
         faithfuls = [p for p in seat.alive if p != seat.me and p not in seat.team]
         if proposals and proposals[0] in faithfuls:
             return Speech(say=f"Target: {proposals[0]}.")
@@ -138,7 +147,7 @@ class Heuristic(Strategy):
         return pick(others or options, rng)
 
     def murder(self, view: BallotView, rng: np.random.Generator) -> str:
-        proposals = [m[1] for line in view.heard for m in PROPOSE.finditer(line.text)]
+        proposals = [p for line in view.heard for p in _proposed(line.text)]
         agreed = [p for p in proposals if p in view.options]
         return agreed[0] if agreed else pick(view.options, rng)
 

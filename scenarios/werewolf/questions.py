@@ -75,12 +75,11 @@ class Questions:
 
     def seat(self, player: str) -> Seat:
         """What every question to `player` carries."""
-        table = self.table
+        table, public = self.table, self.table.public()
         known = self.inspected.get(player)
-        return Seat(me=player, role=table.roles[player], round=table.round,
-                    alive=tuple(table.alive), team=self.teams.get(player, ()),
-                    known=tuple(known.items()) if known else (), speeches=table.speeches,
-                    memory=table.memory(player))
+        return Seat(me=player, role=table.roles[player], round=public.round, alive=public.alive,
+                    team=self.teams.get(player, ()), known=tuple(known.items()) if known else (),
+                    speeches=public.speeches, today=public.today, memory=table.memory(player))
 
     # -- questions -----------------------------------------------------------------------------
     def target(self, player: str, verb: str, options: Sequence[str],
@@ -139,7 +138,7 @@ class Questions:
         seat: Seat = view.seat
 
         def render() -> str:
-            debate = render_transcript(f"Round {seat.round} debate so far", seat.today(),
+            debate = render_transcript(f"Round {seat.round} debate so far", seat.today,
                                        seat.me)
             return PROMPTS.render(verb, view=view, seat=seat, titles=TITLES,
                                   memory=render_memory(seat.memory), debate=debate,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -38,15 +39,24 @@ def claim(target: str, title: str) -> str:
     return f"I am the Seer. I inspected {target}: they are a {title}."
 
 
+@lru_cache(maxsize=4096)
+def _claimed(text: str) -> tuple[tuple[str, str], ...]:
+    """(target, role title) of every Seer claim in one speech (speeches repeat: cached)."""
+    if "I am the Seer" not in text:
+        return ()
+    return tuple((m["target"], m["title"]) for m in CLAIM.finditer(text))
+
+
 def claims(speeches: Sequence[Line]) -> list[tuple[str, str, str]]:
     """Every Seer claim heard so far as (claimant, target, role title), in speech order."""
-    found = []
-    for line in speeches:
-        if "I am the Seer" not in line.text:
-            continue
-        for match in CLAIM.finditer(line.text):
-            found.append((line.speaker, match["target"], match["title"]))
-    return found
+    return [(line.speaker, target, title) for line in speeches
+            for target, title in _claimed(line.text)]
+
+
+@lru_cache(maxsize=4096)
+def mentions(text: str, player: str) -> bool:
+    """Whether `text` names `player` as a word."""
+    return player in text and re.search(rf"\b{re.escape(player)}\b", text) is not None
 
 
 def pick(options: Sequence[Any], rng: np.random.Generator) -> Any:
@@ -110,8 +120,7 @@ class Heuristic(Strategy):
         seat = view.seat
         if seat.role == "seer" and self._unannounced(seat):
             return 3
-        today = seat.today()
-        if today and re.search(rf"\b{re.escape(seat.me)}\b", today[-1].text):
+        if seat.today and mentions(seat.today[-1].text, seat.me):
             return 4
         return int(rng.integers(2))
 

@@ -23,6 +23,7 @@ class Seat:
         team: the other werewolves (werewolves only; alive or not).
         known: (player, role) pairs the player learned privately (a seer's findings).
         speeches: every public speech of the game so far.
+        today: this round's debate so far.
         memory: announcements, private observations and own notes (for prompts).
     """
 
@@ -33,11 +34,8 @@ class Seat:
     team: tuple[str, ...]
     known: tuple[tuple[str, str], ...]
     speeches: tuple[Line, ...]
+    today: tuple[Line, ...]
     memory: Memory
-
-    def today(self) -> tuple[Line, ...]:
-        """This round's debate so far."""
-        return tuple(line for line in self.speeches if line.round == self.round)
 
 
 @dataclass(frozen=True, slots=True)
