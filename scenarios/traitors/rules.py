@@ -53,7 +53,9 @@ Deviations from the released code
     Answers are constrained: a vote is always an alive player (the reference takes the first
     number in free text, so invalid or eliminated ids are possible and then banish nobody).
     Speeches are JSON ``{"say": ...}`` instead of free text between ``---`` delimiters. The
-    murder of round r is announced right away (the reference writes it to everyone's memory at
+    round-table vote prompt also shows the round's discussion (the reference shows only the
+    player's memory, which holds its summary of it). The murder of round r is announced right
+    away (the reference writes it to everyone's memory at
     once and repeats it at the start of the next discussion). ``max_rounds`` ends a game as a
     draw (winner None); the reference has no bound.
 

@@ -139,7 +139,8 @@ class Werewolf(Scenario):
     def check_population(cls, config: BaseModel, population: PopulationConfig) -> None:
         assert isinstance(config, WerewolfConfig)
         if population.size != config.players:
-            raise ConfigError("population.size", f"the roles {config.roles} need "
+            dealt = {role: n for role, n in config.roles.items() if n}
+            raise ConfigError("population.size", f"the roles {dealt} need "
                               f"{config.players} players, got {population.size}; set "
                               f"population.size={config.players} or change scenario.roles")
 
