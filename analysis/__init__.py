@@ -13,6 +13,8 @@ _SUMMARIES = {
     "opinion_model": "analysis.opinion:summary",
     "opinion_dynamics": "analysis.opinion:summary",
     "debate": "analysis.opinion:debate_summary",
+    "werewolf": "analysis.werewolf:summary",
+    "traitors": "analysis.traitors:summary",
 }
 
 

@@ -20,7 +20,8 @@ from analysis.load import events, manifest
 
 Describer = str | Callable[[dict[str, Any]], str]
 
-_TIMELINES = {"donor_game": "analysis.donor_game"}
+_TIMELINES = {"donor_game": "analysis.donor_game", "werewolf": "analysis.werewolf",
+              "traitors": "analysis.traitors"}
 _HIDDEN = {"outcome"}
 
 

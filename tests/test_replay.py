@@ -216,3 +216,18 @@ def test_analysis_compares_a_fork_with_its_parent(tmp_path):
     assert first_divergent_step(parent.run_dir, child.run_dir) == 4
     assert first_divergent_step(parent.run_dir, parent.run_dir) is None
     assert describe_lineage(child.run_dir).startswith("c (fork at step 4")
+
+
+@pytest.mark.parametrize(("scenario", "size", "expected"), [
+    ("werewolf", 8, ["learns that", "Moderator:", "votes to exile", "bids:"]),
+    ("traitors", 10, ["the round table banishes", "(secret meeting, proposal)", "votes to murder"]),
+])
+def test_view_describes_social_deduction_games(tmp_path, scenario, size, expected):
+    run = simulator.run({"scenario": {"name": scenario}, "population": {"size": size},
+                         "out_dir": str(tmp_path), "progress": False, "seed": 3})
+    entries = list(timeline(run.run_dir))
+    text = "\n".join(e.text for e in entries)
+    for phrase in expected:
+        assert phrase in text
+    generic = [e for e in entries if f" {e.kind}" in e.text.split(":")[0]]
+    assert not generic  # every kind has its own sentence, none falls back to "actor kind ..."
