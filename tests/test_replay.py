@@ -15,7 +15,7 @@ import pytest
 
 import simulator
 from analysis import events
-from analysis.timeline import timeline
+from analysis.timeline import describers, timeline
 from simulator import ReplayDivergence, ScriptedBackend, content_hash, register_backend
 from simulator.cli import main
 from tests.conftest import donor_config
@@ -229,5 +229,5 @@ def test_view_describes_social_deduction_games(tmp_path, scenario, size, expecte
     text = "\n".join(e.text for e in entries)
     for phrase in expected:
         assert phrase in text
-    generic = [e for e in entries if f" {e.kind}" in e.text.split(":")[0]]
-    assert not generic  # every kind has its own sentence, none falls back to "actor kind ..."
+    described = describers(scenario)
+    assert {e.kind for e in entries} <= set(described)  # no kind falls back to the generic form
