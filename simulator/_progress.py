@@ -37,7 +37,8 @@ async def show_progress(counters: Counters, title: str, enabled: bool,
         stats = extra() if extra else {}
         if stats.get("tokens_out"):
             tokens = f" · {stats['tokens_out'] / elapsed:,.0f} tok/s"
-        progress.update(task, completed=counters.simulations_done, step=counters.max_step,
+        progress.update(task, total=counters.simulations, completed=counters.simulations_done,
+                        step=counters.max_step,
                         decisions=f"{counters.decisions:,}",
                         rate=f"{counters.decisions / elapsed:,.0f}", tokens=tokens)
 
