@@ -8,7 +8,14 @@ from typing import Any
 
 from analysis.load import calls, events, fields, manifest, run_dirs
 
-_SUMMARIES = {"donor_game": "analysis.donor_game:summary"}
+_SUMMARIES = {
+    "donor_game": "analysis.donor_game:summary",
+    "opinion_model": "analysis.opinion:summary",
+    "opinion_dynamics": "analysis.opinion:summary",
+    "debate": "analysis.opinion:debate_summary",
+    "werewolf": "analysis.werewolf:summary",
+    "traitors": "analysis.traitors:summary",
+}
 
 
 def summary_for(scenario: str) -> Callable[[Any], dict[str, Any]] | None:

@@ -8,6 +8,21 @@ import polars as pl
 
 from analysis.load import fields
 
+TIMELINE = {
+    "generation_started": "generation {generation} begins: A = {group_a}, B = {group_b}",
+    "strategy_chosen": "{actor} (generation {generation}) will play: {strategy}",
+    "donated": lambda f: (f"{f['actor']} gives {f['amount']:.2f} ({f['fraction']:.0%}) to "
+                          f"{f['target']} → {f['donor_after']:.2f} / {f['recipient_after']:.2f}"
+                          if f["action"] == "donate" else
+                          f"{f['actor']} punishes {f['target']} with {f['amount']:.2f} → "
+                          f"{f['donor_after']:.2f} / {f['recipient_after']:.2f}"),
+    "scored": lambda f: (f"{f['actor']} ends generation {f['generation']} with "
+                         f"{f['resources']:.2f} (rank {f['rank']}, "
+                         f"{'survives' if f['survived'] else 'removed'})"),
+    "born": "{actor} is born into generation {generation}, heir of {parent} ({policy})",
+}
+"""How `societas view` describes donor-game events."""
+
 
 def final_resources(events: pl.LazyFrame) -> pl.DataFrame:
     """Average final resources per agent, by run, simulation and generation."""

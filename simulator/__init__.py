@@ -14,12 +14,14 @@ from simulator._config import (
     BackendConfig,
     ConfigError,
     GraphConfig,
+    Intervention,
     PolicyGroup,
     PopulationConfig,
     RunConfig,
 )
 from simulator._engine import Counters, Engine, MemoryLog
 from simulator._events import Event, Outcome
+from simulator._history import ReplayDivergence
 from simulator._population import MODEL_POLICY, AgentLike, Population
 from simulator._questions import (
     UNSET,
@@ -49,24 +51,27 @@ from simulator.backends import Backend, ScriptedBackend
 
 if _TYPE_CHECKING:
     from simulator._log import RunLog, content_hash, read_manifest, read_table
+    from simulator._replay import ReplayReport, fork, replay, resume
     from simulator._run import RunResult, arun, run
 
 _LAZY = {
     "run": "simulator._run", "arun": "simulator._run", "RunResult": "simulator._run",
     "RunLog": "simulator._log", "content_hash": "simulator._log",
     "read_manifest": "simulator._log", "read_table": "simulator._log",
+    "replay": "simulator._replay", "resume": "simulator._replay", "fork": "simulator._replay",
+    "ReplayReport": "simulator._replay",
 }
 
 __all__ = [
     "MODEL_POLICY", "UNSET", "AgentLike", "AgentSpec", "AnswerError", "Backend", "BackendConfig",
     "Choice", "ConfigError", "Constraint", "Counters", "Engine", "Event", "FixedStrategy", "Form",
-    "GraphConfig", "MemoryLog", "Message", "Number", "Outcome", "PolicyGroup", "Population",
-    "PopulationConfig", "Question", "RandomStrategy", "Request", "RequestKey", "Response",
-    "RunConfig", "RunLog", "RunPlan", "RunResult", "Sampling", "Scenario", "ScriptedBackend",
-    "Sim", "SimulationError", "Strategy", "StrategyHandler", "Text", "arun", "backend_names",
-    "build_backend", "content_hash", "derive_rng", "derive_seed", "get_scenario", "plan_run",
-    "read_manifest", "read_table", "register_backend", "register_scenario", "run",
-    "scenario_names",
+    "GraphConfig", "Intervention", "MemoryLog", "Message", "Number", "Outcome", "PolicyGroup",
+    "Population", "PopulationConfig", "Question", "RandomStrategy", "ReplayDivergence",
+    "ReplayReport", "Request", "RequestKey", "Response", "RunConfig", "RunLog", "RunPlan",
+    "RunResult", "Sampling", "Scenario", "ScriptedBackend", "Sim", "SimulationError", "Strategy",
+    "StrategyHandler", "Text", "arun", "backend_names", "build_backend", "content_hash",
+    "derive_rng", "derive_seed", "fork", "get_scenario", "plan_run", "read_manifest", "read_table",
+    "register_backend", "register_scenario", "replay", "resume", "run", "scenario_names",
 ]
 
 

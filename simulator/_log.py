@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -78,52 +79,63 @@ def write_json_atomic(path: Path, obj: Any) -> None:
 class _ChunkedTable:
     """Buffers rows of one schema and writes them as numbered Parquet chunks."""
 
-    def __init__(self, folder: Path, schema: pa.Schema, chunk_rows: int) -> None:
+    def __init__(self, folder: Path, schema: pa.Schema) -> None:
         self.folder = folder
         self.schema = schema
-        self.chunk_rows = chunk_rows
-        self.rows_written = 0
-        self._columns: dict[str, list[Any]] = {name: [] for name in schema.names}
-        self._buffered = 0
+        self._rows: list[Mapping[str, Any]] = []
         folder.mkdir(parents=True, exist_ok=True)
-        self._next_chunk = len(list(folder.glob("part-*.parquet")))
+        for stale in folder.glob(".part-*.tmp"):  # a write cut short by a kill
+            stale.unlink()
+        chunks = sorted(folder.glob("part-*.parquet"))
+        self._next_chunk = len(chunks)
+        self.rows_on_disk = sum(pq.read_metadata(f).num_rows for f in chunks)
+
+    @property
+    def buffered(self) -> int:
+        return len(self._rows)
 
     def append(self, row: Mapping[str, Any]) -> None:
-        for name, column in self._columns.items():
-            column.append(row.get(name))
-        self._buffered += 1
-        if self._buffered >= self.chunk_rows:
-            self.flush()
+        self._rows.append(row)
 
     def flush(self) -> None:
-        if not self._buffered:
+        if not self._rows:
             return
-        table = pa.Table.from_pydict(self._columns, schema=self.schema)
+        rows = self._rows
+        columns = {name: [row.get(name) for row in rows] for name in self.schema.names}
+        table = pa.Table.from_pydict(columns, schema=self.schema)
         final = self.folder / f"part-{self._next_chunk:05d}.parquet"
         tmp = self.folder / f".{final.name}.tmp"
         pq.write_table(table, tmp, compression="zstd")
         os.replace(tmp, final)
         self._next_chunk += 1
-        self.rows_written += self._buffered
-        self._buffered = 0
-        for column in self._columns.values():
-            column.clear()
+        self.rows_on_disk += len(rows)
+        self._rows = []
 
 
 class RunLog(Lifecycle):
-    """Writer for one run directory. Use as a context manager; closing flushes every buffer."""
+    """Writer for one run directory. Use as a context manager; closing flushes every buffer.
 
-    def __init__(self, run_dir: Path, *, chunk_rows: int = 50_000) -> None:
+    Buffers are written when either holds `chunk_rows` rows or `flush_seconds` have passed, calls
+    before events: a run killed between the two writes has the answers of every logged event,
+    so resuming it never has to ask again for an event already on disk.
+    """
+
+    def __init__(self, run_dir: Path, *, chunk_rows: int = 50_000,
+                 flush_seconds: float = 10.0) -> None:
         self.run_dir = Path(run_dir)
         self.chunk_rows = chunk_rows
+        self.flush_seconds = flush_seconds
         self.manifest: dict[str, Any] = {}
+        self._last_flush = time.monotonic()
 
-    def open(self, manifest: Mapping[str, Any]) -> RunLog:
-        """Create the directory and write the initial manifest."""
+    def open(self, manifest: Mapping[str, Any], *, existing: bool = False) -> RunLog:
+        """Create the directory (or reopen it, when `existing`) and write the manifest."""
         self._mark_open()
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.events = _ChunkedTable(self.run_dir / "events", EVENT_SCHEMA, self.chunk_rows)
-        self.calls = _ChunkedTable(self.run_dir / "calls", CALL_SCHEMA, self.chunk_rows)
+        if existing and not (self.run_dir / "manifest.json").is_file():
+            raise FileNotFoundError(f"{self.run_dir} is not a run directory (no manifest.json)")
+        self.run_dir.mkdir(parents=True, exist_ok=existing)
+        self.events = _ChunkedTable(self.run_dir / "events", EVENT_SCHEMA)
+        self.calls = _ChunkedTable(self.run_dir / "calls", CALL_SCHEMA)
         self.manifest = dict(manifest)
         self.write_manifest()
         return self
@@ -131,15 +143,23 @@ class RunLog(Lifecycle):
     def event(self, row: Mapping[str, Any]) -> None:
         """Append one event row."""
         self.events.append(row)
+        self._maybe_flush()
 
     def call(self, row: Mapping[str, Any]) -> None:
         """Append one call row."""
         self.calls.append(row)
+        self._maybe_flush()
+
+    def _maybe_flush(self) -> None:
+        full = max(self.events.buffered, self.calls.buffered) >= self.chunk_rows
+        if full or time.monotonic() - self._last_flush >= self.flush_seconds:
+            self.flush()
 
     def flush(self) -> None:
-        """Write buffered rows as chunks."""
-        self.events.flush()
+        """Write buffered rows as chunks: calls first, then events."""
         self.calls.flush()
+        self.events.flush()
+        self._last_flush = time.monotonic()
 
     def update_manifest(self, **fields: Any) -> None:
         """Merge `fields` into the manifest and rewrite it."""

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 _SCENARIOS: dict[str, type[Scenario]] = {}
 _BACKENDS: dict[str, str] = {
     "scripted": "simulator.backends.scripted:build",
+    "ray_replicas": "simulator.backends.ray_replicas:build",
     "vllm": "simulator.backends.vllm:build",
     "openai": "simulator.backends.openai:build",
     "transformers": "simulator.backends.transformers:build",

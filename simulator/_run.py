@@ -17,18 +17,20 @@ from typing import Any
 
 from simulator._clock import now_utc
 from simulator._config import RunConfig
-from simulator._engine import MODEL, SCRIPTED, Counters, Engine
+from simulator._engine import MODEL, REPLAY, SCRIPTED, Counters, Engine, LogSink
 from simulator._events import Outcome
+from simulator._history import History, ResumeSink
 from simulator._log import RunLog
 from simulator._progress import show_progress
 from simulator._registry import build_backend
 from simulator._requests import Sampling
 from simulator._scenario import Scenario
-from simulator._seeding import derive_rng
+from simulator._seeding import derive_rng, derive_seed
 from simulator._setup import RunPlan, build_population, plan_run
 from simulator._sim import Sim
 from simulator._strategies import StrategyHandler
 from simulator.backends import Backend, ScriptedBackend
+from simulator.backends.replay import ReplayBackend
 from simulator.graph import build_graph
 
 _VERSIONED = ("societas", "numpy", "pydantic", "pyarrow", "networkx", "hydra-core", "vllm",
@@ -62,27 +64,46 @@ async def arun(config: RunConfig | Mapping[str, Any], *, model_backend: Backend 
                progress: bool | None = None) -> RunResult:
     """Async form of `run`."""
     plan = plan_run(config)
-    cfg = plan.config
-    run_id = cfg.run_id or _new_run_id(cfg)
-    run_dir = Path(cfg.out_dir) / run_id
+    run_id = plan.config.run_id or new_run_id(plan.config)
+    run_dir = Path(plan.config.out_dir) / run_id
     if run_dir.exists():
         raise FileExistsError(f"{run_dir} already exists; choose another run_id or out_dir")
+    return await execute(plan, run_dir, manifest=new_manifest(plan, run_id),
+                         model_backend=model_backend, progress=progress)
+
+
+async def execute(plan: RunPlan, run_dir: Path, *, manifest: dict[str, Any],
+                  history: History | None = None, resume: bool = False,
+                  model_backend: Backend | None = None, progress: bool | None = None
+                  ) -> RunResult:
+    """Play `plan` into `run_dir`, answering from `history` where it holds the request.
+
+    With `resume`, the directory exists: rows already on disk are verified, not written again.
+    A strict history (replay) needs no model backend: every request comes from the record.
+    """
+    cfg = plan.config
+    run_id = manifest["run_id"]
     backends: dict[str, Backend] = {
         SCRIPTED: ScriptedBackend(StrategyHandler(plan.policies), max_batch=cfg.backend.max_batch)}
-    if plan.uses_model:
+    if plan.uses_model and not (history is not None and history.strict):
         backends[MODEL] = model_backend or build_backend(cfg.backend)
+    if history is not None:
+        backends[REPLAY] = ReplayBackend(history)
     log = RunLog(run_dir, chunk_rows=cfg.chunk_rows)
-    log.open(_manifest(plan, run_id))
+    log.open(manifest, existing=resume)
+    sink: LogSink = ResumeSink(log, history) if resume and history is not None else log
     started = time.perf_counter()
-    engine = Engine(backends=backends, log=log, seed=cfg.seed, run_id=run_id,
+    engine = Engine(backends=backends, log=sink, seed=cfg.seed, run_id=run_id,
                     max_attempts=cfg.max_attempts, sampling=_sampling(cfg),
-                    make_agent=plan.scenario_cls.make_agent)
+                    make_agent=plan.scenario_cls.make_agent, history=history,
+                    interventions=cfg.interventions)
     status, error = "failed", None
     try:
         async with contextlib.AsyncExitStack() as stack:
             for backend in backends.values():
                 await stack.enter_async_context(backend)
-            log.update_manifest(backend={k: b.describe() for k, b in backends.items()})
+            log.update_manifest(status="running",
+                                backend={k: b.describe() for k, b in backends.items()})
             show = cfg.progress if progress is None else progress
             async with show_progress(engine.counters, cfg.scenario_name, show,
                                      backends[MODEL].stats if MODEL in backends else None):
@@ -101,8 +122,8 @@ async def arun(config: RunConfig | Mapping[str, Any], *, model_backend: Backend 
         log.close()
         log.update_manifest(
             status=status, ended_at=now_utc().isoformat(), wall_s=time.perf_counter() - started,
-            counts={**engine.counters.as_dict(), "event_rows": log.events.rows_written,
-                    "call_rows": log.calls.rows_written},
+            counts={**engine.counters.as_dict(), "event_rows": log.events.rows_on_disk,
+                    "call_rows": log.calls.rows_on_disk},
             batches={k: _histogram(v) for k, v in engine.batcher.stats.sizes.items()},
             **({"error": error} if error else {}),
             **({"backend_stats": backend_stats} if status == "completed" else {}),
@@ -116,10 +137,11 @@ def _setup(plan: RunPlan) -> Any:
 
     def setup(index: int, engine: Engine) -> tuple[Scenario, Sim]:
         agents = build_population(plan, index)
+        # Each simulation draws its own graph unless graph.seed pins one for all.
+        graph = build_graph(agents.ids, cfg.graph, derive_seed(cfg.seed, "sim", index))
         sim = Sim(engine=engine, index=index, seed=cfg.seed,
                   rng=derive_rng(cfg.seed, "sim", index), config=plan.scenario_config,
-                  agents=agents, graph=build_graph(agents.ids, cfg.graph, cfg.seed),
-                  memory=cfg.population.memory)
+                  agents=agents, graph=graph, memory=cfg.population.memory)
         return plan.scenario_cls(plan.scenario_config), sim
 
     return setup
@@ -130,7 +152,8 @@ def _sampling(cfg: RunConfig) -> Sampling:
                     max_tokens=cfg.backend.max_tokens)
 
 
-def _new_run_id(cfg: RunConfig) -> str:
+def new_run_id(cfg: RunConfig) -> str:
+    """A fresh run id: scenario, seed, UTC time and a random suffix."""
     stamp = now_utc().strftime("%Y%m%dT%H%M%S")
     return f"{cfg.scenario_name}-s{cfg.seed}-{stamp}-{secrets.token_hex(2)}"
 
@@ -142,7 +165,8 @@ def _histogram(sizes: list[int]) -> dict[str, int]:
     return {str(size): counts[size] for size in sorted(counts)}
 
 
-def _manifest(plan: RunPlan, run_id: str) -> dict[str, Any]:
+def new_manifest(plan: RunPlan, run_id: str) -> dict[str, Any]:
+    """The manifest of a run about to start."""
     cfg = plan.config
     return {
         "run_id": run_id,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from simulator._config import PopulationConfig
+from simulator._config import PopulationConfig, RunConfig
 from simulator._events import Outcome
 from simulator._population import AgentLike
 from simulator._strategies import Strategy
@@ -44,6 +44,9 @@ class Scenario:
 
     strategies: ClassVar[tuple[type[Strategy], ...]] = ()
     make_agent: ClassVar[Callable[[AgentSpec], AgentLike]]
+    smoke: ClassVar[dict[str, Any]] = {}
+    """Config overrides for a small, quick run (``{"scenario": {...}, "population": {...}}``),
+    used by `simulator.testing.check_scenario` and smoke runs."""
 
     def __init__(self, config: BaseModel) -> None:
         self.config = config
@@ -51,6 +54,11 @@ class Scenario:
     @classmethod
     def check_population(cls, config: BaseModel, population: PopulationConfig) -> None:
         """Raise `ConfigError` when the population does not suit this scenario."""
+
+    @classmethod
+    def check_run(cls, config: BaseModel, run: RunConfig) -> None:
+        """Raise `ConfigError` when the run's settings (graph, backend…) do not suit it."""
+        cls.check_population(config, run.population)
 
     async def run(self, sim: Sim) -> Outcome | BaseModel | dict[str, Any] | None:
         """Play one simulation; the return value is logged as its ``outcome`` event."""

@@ -44,7 +44,7 @@ def plan_run(raw: RunConfig | Mapping[str, Any]) -> RunPlan:
     if config.backend.name not in backend_names():
         raise ConfigError("backend.name", f"unknown backend {config.backend.name!r}; "
                           f"registered: {', '.join(backend_names())}")
-    check_graph(config.graph)
+    check_graph(config.graph, config.population.size)
     population = config.population
     grouped = sum(g.count for g in population.groups)
     if grouped > population.size:
@@ -62,7 +62,7 @@ def plan_run(raw: RunConfig | Mapping[str, Any]) -> RunPlan:
         if name is not None:
             params = group.params if group.strategy else population.params
             _add_policy(policies, table, name, params, f"population.groups.{i}")
-    scenario_cls.check_population(scenario_config, population)
+    scenario_cls.check_run(scenario_config, config)
     return RunPlan(config, scenario_cls, scenario_config, policies, default_policy)
 
 

@@ -62,6 +62,7 @@ class Sim:
         """Move the clock one step (optionally entering `phase`); returns the new step."""
         self.step += 1
         self._asked.clear()
+        self._engine.counters.max_step = max(self._engine.counters.max_step, self.step)
         if phase is not None:
             self.phase = phase
         return self.step

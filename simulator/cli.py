@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import re
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from simulator._config import ConfigError
+from simulator._history import ReplayDivergence
+from simulator._sim import SimulationError
+from simulator._sweep_cli import add_sweep_parser
 
 CONFIG_MODULE = "scenarios.conf"
 
@@ -34,7 +39,7 @@ def compose_config(overrides: Sequence[str]) -> dict[str, Any]:
 
 def _one_line(err: BaseException) -> str:
     """Hydra's message folded onto one line, led by the key path it concerns."""
-    text = " ".join(str(err).split())
+    text = " ".join(f"{err} {err.__cause__ or ''}".split())
     missing = re.search(r"Could not find '([^/']+)/([^']+)'.*?Available options in '[^']+': "
                         r"(.*?) Config search path", text)
     if missing:
@@ -43,6 +48,10 @@ def _one_line(err: BaseException) -> str:
     override = re.search(r"Could not override '([^']+)'", text)
     if override:
         key = override.group(1)
+        missing = re.search(r"Key '([^']+)' is not in struct", text)
+        if missing and missing.group(1) != key.rpartition(".")[2]:
+            return (f"{key}: has no key {missing.group(1)!r} in the config; to set new keys "
+                    f"inside it, write +{key}=...")
         return f"{key}: unknown key (to add a key that is not in the config, write +{key}=...)"
     return text
 
@@ -58,6 +67,66 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 0
     result = run(plan.config)
     _print_summary(result.run_dir)
+    return 0
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from simulator._replay import replay
+
+    report = replay(args.run_dir, out_dir=args.out, progress=args.progress)
+    verdict = "identical" if report.identical else "DIFFERENT"
+    print(f"replayed {report.run_dir} offline in {report.wall_s:.1f} s: event log {verdict}")
+    print(f"  recorded {report.recorded_hash}\n  replayed {report.replayed_hash}")
+    print(f"  calls log {'identical' if report.calls_identical else 'different'}")
+    if report.replay_dir is not None:
+        print(f"  replay kept in {report.replay_dir}")
+    if report.first_difference:
+        print(f"  first difference: {report.first_difference}")
+    return 0 if report.identical else 1
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    from simulator._replay import resume
+
+    result = resume(args.run_dir)
+    if result is None:
+        print(f"{args.run_dir} has already completed; nothing to resume")
+        return 0
+    _print_summary(result.run_dir)
+    return 0
+
+
+def _cmd_fork(args: argparse.Namespace) -> int:
+    from simulator._replay import fork
+
+    result = fork(args.run_dir, at=args.at, overrides=args.overrides, run_id=args.run_id,
+                  out_dir=args.out, allow_prompt_changes=args.allow_prompt_changes)
+    print(f"forked {args.run_dir} at step {args.at}")
+    _print_summary(result.run_dir)
+    return 0
+
+
+def _cmd_view(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from analysis.timeline import render, timeline
+    from simulator._log import read_manifest
+
+    read_manifest(args.run_dir)  # a clear error when it is not a run directory
+    entries = timeline(args.run_dir, agent=args.agent, sim=args.sim, first_step=args.first,
+                       last_step=args.last)
+    if args.html:
+        console = Console(record=True, width=120, file=io.StringIO())
+        count = render(entries, console)
+        Path(args.html).write_text(console.export_html(inline_styles=True))
+        print(f"wrote {count} events to {args.html}")
+        return 0
+    console = Console()
+    if args.pager and console.is_terminal:
+        with console.pager(styles=True):
+            render(entries, console)
+    else:
+        render(entries, console)
     return 0
 
 
@@ -124,6 +193,10 @@ def _fmt(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``societas`` command."""
     parser = argparse.ArgumentParser(prog="societas", description=__doc__)
@@ -137,6 +210,36 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="print a run's manifest and metrics")
     show.add_argument("run_dir")
     show.set_defaults(func=_cmd_show)
+    replay = commands.add_parser("replay", help="re-execute a run offline from its log and "
+                                 "check the event log is identical")
+    replay.add_argument("run_dir")
+    replay.add_argument("--out", help="keep the replayed run under this folder")
+    replay.add_argument("--progress", action="store_true", help="show a progress bar")
+    replay.set_defaults(func=_cmd_replay)
+    resume = commands.add_parser("resume", help="continue an interrupted or crashed run")
+    resume.add_argument("run_dir")
+    resume.set_defaults(func=_cmd_resume)
+    fork = commands.add_parser("fork", help="a new run sharing a run's history before a step")
+    fork.add_argument("run_dir")
+    fork.add_argument("--at", type=int, required=True, help="the first step that may differ")
+    fork.add_argument("overrides", nargs="*", help="changes from the fork step on, e.g. "
+                      "backend.temperature=1.2 population.strategy=always_all")
+    fork.add_argument("--run-id", help="name of the new run (default: <parent>-fork<STEP>-…)")
+    fork.add_argument("--out", help="folder of the new run (default: beside the parent)")
+    fork.add_argument("--allow-prompt-changes", action="store_true",
+                      help="accept overrides that change prompts before the fork step")
+    fork.set_defaults(func=_cmd_fork)
+    view = commands.add_parser("view", help="a readable timeline of a run")
+    view.add_argument("run_dir")
+    view.add_argument("--agent", help="only events where this agent acts or is the target")
+    view.add_argument("--sim", type=int, help="only this simulation")
+    view.add_argument("--from", dest="first", type=int, help="first step shown")
+    view.add_argument("--to", dest="last", type=int, help="last step shown")
+    view.add_argument("--html", help="write a self-contained HTML file instead")
+    view.add_argument("--no-pager", dest="pager", action="store_false",
+                      help="print without paging")
+    view.set_defaults(func=_cmd_view)
+    add_sweep_parser(commands)
     return parser
 
 
@@ -144,16 +247,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``societas`` console script."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and (args.command != "run" or any(e.startswith("-") for e in extra)):
+    if extra and (args.command not in ("run", "fork", "sweep")
+                  or any(e.startswith("-") for e in extra)):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if extra:
         args.overrides = [*args.overrides, *extra]  # overrides given after an --option
+    signal.signal(signal.SIGTERM, _interrupt)  # a polite kill ends like Ctrl-C: log flushed
     try:
         return int(args.func(args))
+    except ReplayDivergence as err:
+        print(f"societas: {err}", file=sys.stderr)
+        return 1
+    except SimulationError as err:
+        print(f"societas: the run failed: {err}\n(everything logged before the failure is in "
+              "the run directory; its manifest holds the traceback)", file=sys.stderr)
+        return 1
     except ConfigError as err:
         print(f"societas: config error: {err}", file=sys.stderr)
         return 2
-    except FileNotFoundError as err:
+    except (FileNotFoundError, FileExistsError, ValueError) as err:
         print(f"societas: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

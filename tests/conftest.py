@@ -24,3 +24,18 @@ def small_donor(tmp_path: Path):
         return donor_config(tmp_path, **overrides)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One local Ray (2 CPUs, no dashboard) for the whole pytest session; shut down at the end.
+
+    Any test needing Ray takes this fixture, so the cluster starts at most once per session.
+    """
+    import ray
+
+    if not ray.is_initialized():
+        # address="local": always a fresh Ray, never another process's `ray start` cluster
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()

@@ -41,3 +41,13 @@ def test_show_config_prints_the_validated_config(capsys, tmp_path):
                  f"out_dir={tmp_path}"]) == 0
     out = capsys.readouterr().out
     assert '"seed": 5' in out and '"generations": 2' in out
+
+
+def test_setting_new_keys_inside_an_existing_dict_points_to_the_plus_syntax(capsys, tmp_path):
+    code = main(["run", "population.params={threshold: 0.5}", f"out_dir={tmp_path}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "population.params: has no key 'threshold'" in err
+    assert "+population.params=" in err
+    assert main(["run", "population.strategy=discriminator", "--show-config",
+                 "+population.params={threshold: 0.5}", f"out_dir={tmp_path}"]) == 0

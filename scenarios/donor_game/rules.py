@@ -156,6 +156,8 @@ class DonorGame(Scenario):
     Config = DonorGameConfig
     strategies = BASELINES
     make_agent = staticmethod(Agent.from_spec)
+    smoke: ClassVar[dict[str, Any]] = {"scenario": {"generations": 2, "rounds": 4},
+                                       "population": {"size": 6}}
 
     config: DonorGameConfig
 

@@ -1,0 +1,111 @@
+"""A readable timeline of a run: rounds, phases, who did what to whom.
+
+Each scenario's analysis module may define ``TIMELINE``: a mapping from event kind to a format
+string over the event's fields (``actor``, ``target`` and the ``data`` keys) or to a function of
+them. Kinds without an entry are shown generically.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from analysis.load import events, manifest
+
+Describer = str | Callable[[dict[str, Any]], str]
+
+_TIMELINES = {"donor_game": "analysis.donor_game", "werewolf": "analysis.werewolf",
+              "traitors": "analysis.traitors"}
+_HIDDEN = {"outcome"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the timeline."""
+
+    sim: int
+    step: int
+    phase: str
+    kind: str
+    text: str
+
+
+def describers(scenario: str) -> Mapping[str, Describer]:
+    """The scenario's ``TIMELINE`` table (empty when it has none)."""
+    module = _TIMELINES.get(scenario)
+    return getattr(importlib.import_module(module), "TIMELINE", {}) if module else {}
+
+
+def register_timeline(scenario: str, module: str) -> None:
+    """Point `scenario` at the analysis module holding its ``TIMELINE`` table."""
+    _TIMELINES[scenario] = module
+
+
+def describe(kind: str, fields: dict[str, Any], table: Mapping[str, Describer]) -> str:
+    """One event in words."""
+    how = table.get(kind)
+    if callable(how):
+        return how(fields)
+    if isinstance(how, str):
+        try:
+            return how.format(**fields)
+        except (KeyError, ValueError, IndexError):
+            pass
+    who = fields.get("actor") or ""
+    to = f" → {fields['target']}" if fields.get("target") else ""
+    data = {k: v for k, v in fields.items() if k not in ("actor", "target")}
+    shown = ", ".join(f"{k}={_short(v)}" for k, v in data.items())
+    return f"{who} {kind}{to}" + (f" ({shown})" if shown else "")
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def timeline(run_dir: str | os.PathLike[str], *, agent: str | None = None,
+             sim: int | None = None, first_step: int | None = None,
+             last_step: int | None = None) -> Iterator[Entry]:
+    """The run's events in order, described, filtered by agent, simulation and step range."""
+    frame = events(run_dir)
+    if agent is not None:
+        frame = frame.filter((pl.col("actor") == agent) | (pl.col("target") == agent))
+    if sim is not None:
+        frame = frame.filter(pl.col("sim") == sim)
+    if first_step is not None:
+        frame = frame.filter(pl.col("step") >= first_step)
+    if last_step is not None:
+        frame = frame.filter(pl.col("step") <= last_step)
+    rows = frame.sort("sim", "seq").select("sim", "step", "phase", "kind", "actor", "target",
+                                            "data").collect()
+    table = describers(manifest(run_dir)["scenario"])
+    for row in rows.iter_rows(named=True):
+        if row["kind"] in _HIDDEN:
+            continue
+        fields = {"actor": row["actor"], "target": row["target"], **json.loads(row["data"])}
+        yield Entry(row["sim"], row["step"], row["phase"], row["kind"],
+                    describe(row["kind"], fields, table))
+
+
+def render(entries: Iterator[Entry], console: Any) -> int:
+    """Print entries to a rich console, one heading per simulation and step; returns the count."""
+    from rich.rule import Rule
+
+    current: tuple[int, int, str] | None = None
+    count = 0
+    for entry in entries:
+        where = (entry.sim, entry.step, entry.phase)
+        if where != current:
+            if current is None or current[0] != entry.sim:
+                console.print(Rule(f"simulation {entry.sim}", style="bold"))
+            console.print(f"[bold cyan]step {entry.step}[/] [dim]· {entry.phase}[/]")
+            current = where
+        console.print(f"  {entry.text}", highlight=False, markup=False)
+        count += 1
+    return count

@@ -1,0 +1,163 @@
+"""A run's recorded history: its answers by request identity, and the events already on disk.
+
+Replay, resume and fork are one operation: re-execute the scenario, answering every request that
+the history holds from the record (after checking the prompt is the one recorded), then stop
+(replay) or continue live (resume, fork).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator._requests import Request, RequestKey
+from simulator._sim import SimulationError
+
+KeyTuple = tuple[int, str, int, int, int]
+EventIdentity = tuple[Any, ...]
+
+_EVENT_FIELDS = ("step", "phase", "kind", "actor", "target", "data")
+
+
+class ReplayDivergence(SimulationError):
+    """Re-execution asked something the recorded run did not ask, or asked it differently."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedCall:
+    """One recorded request attempt: what was asked and what came back."""
+
+    question: str
+    policy: str
+    backend: str
+    prompt_hash: str | None
+    messages: str | None
+    raw_text: str
+    tokens_in: int
+    tokens_out: int
+    cached_tokens: int
+    option_logprobs: str | None
+
+
+def describe_key(key: RequestKey, question: str) -> str:
+    """A request's identity in words, for error messages."""
+    return (f"simulation {key.sim}, agent {key.agent!r}, step {key.step}, question #{key.k} "
+            f"({question!r}), attempt {key.attempt}")
+
+
+@dataclass
+class History:
+    """Recorded answers of a run.
+
+    Args:
+        calls: recorded call rows by (sim, agent, step, k, attempt).
+        events: recorded event identities by (sim, seq) (used by resume to skip and verify).
+        before_step: use only answers recorded before this step (a fork point); None for all.
+        strict: every request must be in the record (replay); otherwise unrecorded requests go
+            to the live backends (resume, fork).
+        verify_prompts: check that each replayed model prompt hashes as the recorded one.
+    """
+
+    calls: dict[KeyTuple, RecordedCall]
+    events: dict[tuple[int, int], EventIdentity] = field(default_factory=dict)
+    before_step: int | None = None
+    strict: bool = False
+    verify_prompts: bool = True
+
+    @classmethod
+    def load(cls, run_dir: str | os.PathLike[str], *, with_events: bool = True,
+             **options: Any) -> History:
+        """Read a run directory's calls (and, for resume, its events)."""
+        from simulator._log import read_table
+
+        calls_table = read_table(run_dir, "calls").to_pydict()
+        calls: dict[KeyTuple, RecordedCall] = {}
+        for i in range(len(calls_table["sim"])):
+            key = (calls_table["sim"][i], calls_table["agent"][i], calls_table["step"][i],
+                   calls_table["k"][i], calls_table["attempt"][i])
+            calls[key] = RecordedCall(
+                question=calls_table["question"][i], policy=calls_table["policy"][i],
+                backend=calls_table["backend"][i], prompt_hash=calls_table["prompt_hash"][i],
+                messages=calls_table["messages"][i], raw_text=calls_table["raw_text"][i],
+                tokens_in=calls_table["tokens_in"][i], tokens_out=calls_table["tokens_out"][i],
+                cached_tokens=calls_table["cached_tokens"][i],
+                option_logprobs=calls_table["option_logprobs"][i])
+        if not with_events:
+            return cls(calls=calls, **options)
+        events_table = read_table(run_dir, "events").to_pydict()
+        events = {
+            (events_table["sim"][i], events_table["seq"][i]):
+                tuple(events_table[name][i] for name in _EVENT_FIELDS)
+            for i in range(len(events_table["sim"]))
+        }
+        return cls(calls=calls, events=events, **options)
+
+    def lookup(self, key: RequestKey) -> RecordedCall | None:
+        """The recorded answer to `key`, if it may be used."""
+        if self.before_step is not None and key.step >= self.before_step:
+            return None
+        return self.calls.get((key.sim, key.agent, key.step, key.k, key.attempt))
+
+    def check(self, request: Request, recorded: RecordedCall) -> str | None:
+        """Why `request` does not match its record (None when it does)."""
+        asked = request.question.name
+        if asked != recorded.question:
+            return (f"{describe_key(request.key, asked)} asks {asked!r} where the recorded run "
+                    f"asked {recorded.question!r}")
+        if not self.verify_prompts:
+            return None
+        now = request.prompt_hash()
+        if now is not None and recorded.prompt_hash is not None and now != recorded.prompt_hash:
+            return (f"the prompt of {describe_key(request.key, asked)} differs from the recorded "
+                    f"one:\n{prompt_diff(recorded.messages, request.messages)}")
+        return None
+
+
+def prompt_diff(recorded: str | None, now: list[dict[str, str]], limit: int = 40) -> str:
+    """A unified diff of two conversations, cut to `limit` lines."""
+    def lines(messages: list[dict[str, str]]) -> list[str]:
+        out = []
+        for message in messages:
+            out.append(f"[{message['role']}]")
+            out.extend(message["content"].splitlines())
+        return out
+
+    before = lines(json.loads(recorded)) if recorded else []
+    diff = list(difflib.unified_diff(before, lines(now), "recorded", "now", lineterm="", n=1))
+    if len(diff) > limit:
+        diff = diff[:limit] + [f"... ({len(diff) - limit} more diff lines)"]
+    return "\n".join(diff)
+
+
+def event_identity(row: dict[str, Any]) -> EventIdentity:
+    """The part of an event row that must match on re-execution."""
+    return tuple(row[name] for name in _EVENT_FIELDS)
+
+
+class ResumeSink:
+    """Writes only rows not already on disk; re-executed events must equal the stored ones."""
+
+    def __init__(self, log: Any, history: History) -> None:
+        self._log = log
+        self._events = history.events
+        self._calls = history.calls
+
+    def event(self, row: dict[str, Any]) -> None:
+        """Verify an event already on disk, or append a new one."""
+        stored = self._events.get((row["sim"], row["seq"]))
+        if stored is None:
+            self._log.event(row)
+        elif stored != event_identity(row):
+            raise ReplayDivergence(
+                f"resume diverged: event #{row['seq']} of simulation {row['sim']} (step "
+                f"{row['step']}) was recorded as {stored[2]!r} {stored[5]} but re-executing "
+                f"gives {row['kind']!r} {row['data']}")
+
+    def call(self, row: dict[str, Any]) -> None:
+        """Append a call row unless it is already on disk."""
+        key = (row["sim"], row["agent"], row["step"], row["k"], row["attempt"])
+        if key not in self._calls:
+            self._log.call(row)
