@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 
@@ -37,7 +38,10 @@ def generate(engine: VLLMEngine, requests):
 
 def test_engine_runs_in_child_processes_watched_by_the_reaper(engine):
     assert engine.running and engine.on_cpu
-    assert engine.pids, "vLLM's engine core should run in a child process"
+    commands = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in engine.pids]
+    assert any(b"EngineCore" in c for c in commands), "vLLM's engine core runs in a child"
+    # multiprocessing's resource tracker serves the whole process: never the engine's to kill
+    assert not any(b"resource_tracker" in c for c in commands)
     args = engine.engine_args()
     assert args["block_size"] == 32 and args["enforce_eager"] is True
     assert args["enable_chunked_prefill"] is False

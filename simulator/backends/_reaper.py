@@ -83,6 +83,26 @@ def child_pids(pid: int | None = None) -> set[int]:
     return found
 
 
+_SHARED_HELPERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
+
+
+def engine_children(before: set[int]) -> set[int]:
+    """Children of this process started since `before` was taken, minus shared helpers.
+
+    multiprocessing's resource tracker (and forkserver) serve the whole process, not one engine;
+    they exit by themselves when this process does, and killing them would break later users.
+    """
+    found = set()
+    for pid in child_pids() - before:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if not any(helper in command for helper in _SHARED_HELPERS):
+            found.add(pid)
+    return found
+
+
 class Reaper:
     """Kills registered processes when this process ends (or when `release` is called).
 

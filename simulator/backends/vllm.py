@@ -42,7 +42,7 @@ from simulator._config import BackendConfig, validate_model
 from simulator._requests import Request, Response
 from simulator.backends._base import Backend
 from simulator.backends._blocking import in_daemon_thread
-from simulator.backends._reaper import Reaper, child_pids
+from simulator.backends._reaper import Reaper, child_pids, engine_children
 from simulator.backends._structured import structured_outputs
 from simulator.backends._usage import Stopwatch, Usage
 from simulator.models import EMBEDDED, ModelInfo, resolve_model
@@ -126,7 +126,7 @@ class VLLMEngine:
             try:
                 self._llm = LLM(model=self.model.path, **self.engine_args())
             finally:
-                self._reaper.watch(child_pids() - before)
+                self._reaper.watch(engine_children(before))
                 self.pids = set(self._reaper.watched)
         self.startup_s = watch.seconds
 
