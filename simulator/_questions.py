@@ -283,8 +283,10 @@ class Text(Question[str]):
 class Form(Question[BaseModel]):
     """An answer with the fields of a pydantic `model`.
 
-    `limits` bounds numeric fields for this question only (``{"amount": (0, resources)}``): the
-    bounds enter the JSON schema for decoding and are checked on parse.
+    `limits` bounds fields for this question only: a number by value
+    (``{"amount": (0, resources)}``), a string by its length in characters
+    (``{"say": (1, 300)}``, which also bounds how long decoding can run). The bounds enter the
+    JSON schema for decoding and are checked on parse.
     """
 
     model: type[BaseModel]
@@ -298,10 +300,14 @@ class Form(Question[BaseModel]):
     def answer_schema(self) -> dict[str, Any]:
         schema = self.model.model_json_schema()
         for name, (low, high) in self.limits.items():
-            schema["properties"][name] = {**schema["properties"][name],
-                                          "minimum": low, "maximum": high}
+            bounds = ({"minLength": int(low), "maxLength": int(high)} if self._is_text(name)
+                      else {"minimum": low, "maximum": high})
+            schema["properties"][name] = {**schema["properties"][name], **bounds}
         schema["additionalProperties"] = False
         return schema
+
+    def _is_text(self, name: str) -> bool:
+        return self.model.model_fields[name].annotation is str
 
     def _wrapped_schema(self) -> dict[str, Any]:
         if not self.reasoning:
@@ -326,9 +332,13 @@ class Form(Question[BaseModel]):
                 where = ".".join(str(p) for p in first["loc"]) or "answer"
                 raise AnswerError(f"{where}: {first['msg']}") from None
         for name, (low, high) in self.limits.items():
-            number = getattr(answer, name)
-            if not low <= number <= high:
-                raise AnswerError(f"{name}={number!r} is outside [{low:g}, {high:g}]")
+            value = getattr(answer, name)
+            if self._is_text(name):
+                if not low <= len(value) <= high:
+                    raise AnswerError(f"{name} has {len(value)} characters, outside "
+                                      f"[{low:g}, {high:g}]")
+            elif not low <= value <= high:
+                raise AnswerError(f"{name}={value!r} is outside [{low:g}, {high:g}]")
         return answer
 
     def parse(self, text: str) -> BaseModel:
@@ -405,7 +415,8 @@ def _sample_type(annotation: Any, bounds: tuple[float, float] | None,
         low, high = bounds or (0.0, 1.0)
         return float(rng.uniform(low, high))
     if annotation is str:
-        return " ".join(_FILLER[int(i)] for i in rng.integers(len(_FILLER), size=4))
+        text = " ".join(_FILLER[int(i)] for i in rng.integers(len(_FILLER), size=4))
+        return text[: int(bounds[1])] if bounds else text
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return {name: _sample_type(f.annotation, _field_bounds(f), rng)
                 for name, f in annotation.model_fields.items()}

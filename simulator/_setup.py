@@ -57,6 +57,11 @@ def plan_run(raw: RunConfig | Mapping[str, Any]) -> RunPlan:
     if scripted or grouped == population.size:
         default_policy = _add_policy(policies, table, population.strategy, population.params,
                                      "population")
+    elif population.strategy != "random" or population.params:
+        raise ConfigError("population.strategy", f"{population.strategy!r} would be ignored: "
+                          f"with backend={config.backend.name} every agent outside "
+                          "population.groups is answered by the model; use backend=scripted, "
+                          "or put the scripted agents in a group")
     for i, group in enumerate(population.groups):
         name = group.strategy or (population.strategy if scripted else None)
         if name is not None:

@@ -49,5 +49,13 @@ def test_setting_new_keys_inside_an_existing_dict_points_to_the_plus_syntax(caps
     assert code == 2
     assert "population.params: has no key 'threshold'" in err
     assert "+population.params=" in err
-    assert main(["run", "population.strategy=discriminator", "--show-config",
+    assert main(["run", "backend=scripted", "population.strategy=discriminator", "--show-config",
                  "+population.params={threshold: 0.5}", f"out_dir={tmp_path}"]) == 0
+
+
+def test_a_strategy_that_a_model_backend_would_ignore_is_an_error(capsys, tmp_path):
+    code = main(["run", "scenario=donor_game", "backend=vllm", "population.strategy=always_all",
+                 f"out_dir={tmp_path}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "population.strategy: 'always_all' would be ignored: with backend=vllm" in err

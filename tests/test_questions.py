@@ -65,6 +65,20 @@ def test_form_applies_per_question_limits():
         Form(name="x", prompt="x", model=Vote, limits={"nope": (0, 1)})
 
 
+class Said(BaseModel):
+    say: str
+
+
+def test_form_limits_bound_the_length_of_text_fields():
+    q = Form(name="debate", prompt="Speak", model=Said, limits={"say": (1, 12)})
+    said = q.answer_schema()["properties"]["say"]
+    assert (said["minLength"], said["maxLength"]) == (1, 12)
+    assert q.parse('{"say": "short"}') == Said(say="short")
+    with pytest.raises(AnswerError, match="say has 13 characters"):
+        q.parse('{"say": "far too long."}')
+    assert len(q.sample(np.random.default_rng(3)).say) <= 12
+
+
 SHAPES = [
     Choice(name="c", prompt="", options=["x", "y", "z"]),
     Choice(name="c", prompt="", options=[1, 2], reasoning=True),

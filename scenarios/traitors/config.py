@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scenarios.social_deduction import BallotRules, MemoryLimits, VotingRules
+from scenarios.social_deduction.answers import SPEECH_MAX_CHARS
 from scenarios.traitors.roles import FAITHFUL, TRAITOR
 
 REFERENCE_BANISHMENT = VotingRules(majority="plurality", tie_break="first_voted", self_vote=True)
@@ -27,6 +28,8 @@ class TraitorsConfig(BaseModel):
     banishment: VotingRules = REFERENCE_BANISHMENT
     murder: BallotRules = REFERENCE_MURDER
     reasoning: bool = Field(False, description="models write reasoning before each answer")
+    speech_chars: int = Field(SPEECH_MAX_CHARS, ge=20, le=SPEECH_MAX_CHARS,
+                              description="longest speech or summary, in characters")
     max_rounds: int = Field(20, ge=1, description="rounds before the game ends in a draw")
     memory: MemoryLimits = MemoryLimits()
 

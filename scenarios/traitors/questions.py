@@ -115,6 +115,7 @@ class Questions:
         view = TalkView(self.seat(player), heard, self.table.players.index(player), banished,
                         revealed)
         return Form(name=verb, prompt=self._prompt(verb, view), view=view, model=Summary,
+                    limits={"summary": (1, self.config.speech_chars)},
                     reasoning=self.config.reasoning, fallback=NO_NOTES)
 
     def vote(self, player: str, heard: tuple[Line, ...]) -> Choice:
@@ -141,6 +142,7 @@ class Questions:
     # -- helpers -------------------------------------------------------------------------------
     def _speech(self, verb: str, view: TalkView) -> Form:
         return Form(name=verb, prompt=self._prompt(verb, view), view=view, model=Speech,
+                    limits={"say": (1, self.config.speech_chars)},
                     reasoning=self.config.reasoning, fallback=SILENCE)
 
     def _prompt(self, verb: str, view: Any) -> Callable[[], str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scenarios.social_deduction import MemoryLimits, VotingRules
+from scenarios.social_deduction.answers import SPEECH_MAX_CHARS
 from scenarios.werewolf.roles import CATALOGUE, WEREWOLVES
 
 ARENA_ROLES = {"werewolf": 2, "seer": 1, "doctor": 1, "villager": 4}
@@ -26,6 +27,8 @@ class WerewolfConfig(BaseModel):
     summaries: bool = Field(True, description="players summarize each day into memory")
     shuffle_options: bool = Field(True, description="shuffle player options in each question")
     reasoning: bool = Field(True, description="models write reasoning before each answer")
+    speech_chars: int = Field(SPEECH_MAX_CHARS, ge=20, le=SPEECH_MAX_CHARS,
+                              description="longest speech or summary, in characters")
     max_rounds: int = Field(20, ge=1, description="rounds before the game ends in a draw")
     memory: MemoryLimits = MemoryLimits()
 

@@ -112,6 +112,7 @@ class Questions:
         """The speaker's public statement."""
         view = DebateView(self.seat(player), turn, self.config.debate_turns, previous)
         return Form(name="debate", prompt=self._prompt("debate", view), view=view, model=Speech,
+                    limits={"say": (1, self.config.speech_chars)},
                     reasoning=self.config.reasoning, fallback=SILENCE)
 
     def vote(self, player: str, turn: int, final: bool, rng: np.random.Generator) -> Choice:
@@ -126,7 +127,8 @@ class Questions:
         """The player's notes on the day."""
         view = SummaryView(self.seat(player))
         return Form(name="summarize", prompt=self._prompt("summarize", view), view=view,
-                    model=Summary, reasoning=self.config.reasoning, fallback=NO_NOTES)
+                    model=Summary, limits={"summary": (1, self.config.speech_chars)},
+                    reasoning=self.config.reasoning, fallback=NO_NOTES)
 
     # -- helpers -------------------------------------------------------------------------------
     def _order(self, options: Sequence[str], rng: np.random.Generator) -> tuple[str, ...]:
