@@ -38,8 +38,7 @@ def _describe(prop: Mapping[str, Any]) -> str:
             return f"<{noun} from {prop['minimum']:g} to {prop['maximum']:g}>"
         return f"<{noun}>"
     if kind == "string":
-        limit = prop.get("maxLength")
-        return f'"<text, at most {limit // 8} words>"' if limit else '"<text>"'
+        return f'"<{prop.get("description", "text")}>"'
     if kind == "boolean":
         return "<true or false>"
     return "<value>"

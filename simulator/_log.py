@@ -65,8 +65,10 @@ CALL_SCHEMA = pa.schema([
     ("wall_time", pa.timestamp("us", tz="UTC")),
 ])
 
-#: Columns that record when or how fast, not what happened: left out of content hashes.
-TIMING_COLUMNS = frozenset({"run_id", "wall_time", "latency_s", "batch_id", "batch_size"})
+#: Columns that record when or how fast, not what happened: left out of content hashes. (A
+#: prompt's cached tokens depend on what ran before it on the same engine, not on the run.)
+TIMING_COLUMNS = frozenset({"run_id", "wall_time", "latency_s", "batch_id", "batch_size",
+                            "cached_tokens"})
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:

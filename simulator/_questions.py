@@ -30,6 +30,33 @@ A = TypeVar("A")
 REASONING_MAX_CHARS = 600
 """Upper bound on the `reasoning` field's length, so that decoding always terminates."""
 
+_NOT_PLAIN_TEXT = ("\x01-\x1f\x7f-\x9f\"\\\\\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+                   "\u2190-\u2bff\ue000-\uf8ff\ufe00-\ufe0f\ufff0-\uffff\U00010000-\U0010ffff")
+"""Characters a model may not decode into a text field: control characters, double quotes and
+backslashes (so no JSON escapes), zero-width and direction marks, arrows, symbols and dingbats,
+private use, variation selectors, and everything beyond the Basic Multilingual Plane (emoji).
+Letters, digits and punctuation of every script remain. A small model caught in a loop of emoji
+or escapes spends several tokens per character: a length bound alone would not end decoding
+before `max_tokens` cut the JSON short."""
+
+
+def text_schema(low: int, high: int, description: str) -> dict[str, Any]:
+    """JSON schema of a string of `low` to `high` plain characters (see `_NOT_PLAIN_TEXT`).
+
+    The pattern carries the length: xgrammar ignores minLength/maxLength beside a pattern.
+    Parsing checks the length only, so an unconstrained backend's emoji are still accepted.
+    """
+    return {"type": "string", "description": description,
+            "pattern": f"^[^{_NOT_PLAIN_TEXT}]{{{int(low)},{int(high)}}}$"}
+
+
+def _words(chars: int) -> str:
+    return f"text, at most {max(1, chars // 8)} words"
+
+
+def _reasoning_schema() -> dict[str, Any]:
+    return text_schema(0, REASONING_MAX_CHARS, _words(REASONING_MAX_CHARS))
+
 
 class AnswerError(ValueError):
     """A raw answer does not fit the question's shape; the message says what was wrong."""
@@ -117,7 +144,7 @@ class Question(Generic[A]):
     def _wrapped_schema(self) -> dict[str, Any]:
         properties: dict[str, Any] = {}
         if self.reasoning:
-            properties["reasoning"] = {"type": "string", "maxLength": REASONING_MAX_CHARS}
+            properties["reasoning"] = _reasoning_schema()
         properties[self.json_answer_key] = self.answer_schema()
         return {
             "type": "object",
@@ -264,7 +291,7 @@ class Text(Question[str]):
 
     def answer_schema(self) -> dict[str, Any]:
         # About 8 characters per word bounds decoding without cutting normal prose.
-        return {"type": "string", "minLength": 1, "maxLength": 8 * self.max_words}
+        return text_schema(1, 8 * self.max_words, f"text, at most {self.max_words} words")
 
     def check(self, value: Any) -> str:
         if not isinstance(value, str):
@@ -300,9 +327,14 @@ class Form(Question[BaseModel]):
     def answer_schema(self) -> dict[str, Any]:
         schema = self.model.model_json_schema()
         for name, (low, high) in self.limits.items():
-            bounds = ({"minLength": int(low), "maxLength": int(high)} if self._is_text(name)
-                      else {"minimum": low, "maximum": high})
-            schema["properties"][name] = {**schema["properties"][name], **bounds}
+            field_schema = schema["properties"][name]
+            if self._is_text(name):  # the pattern replaces the model's own length bounds
+                field_schema = {k: v for k, v in field_schema.items()
+                                if k not in ("minLength", "maxLength")}
+                bounds = text_schema(low, high, _words(int(high)))
+            else:
+                bounds = {"minimum": low, "maximum": high}
+            schema["properties"][name] = {**field_schema, **bounds}
         schema["additionalProperties"] = False
         return schema
 
@@ -313,7 +345,7 @@ class Form(Question[BaseModel]):
         if not self.reasoning:
             return self.answer_schema()
         schema = self.answer_schema()
-        properties = {"reasoning": {"type": "string", "maxLength": REASONING_MAX_CHARS},
+        properties = {"reasoning": _reasoning_schema(),
                       **schema["properties"]}
         return {**schema, "properties": properties,
                 "required": ["reasoning", *schema.get("required", [])]}

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -66,13 +67,14 @@ def test_form_applies_per_question_limits():
 
 
 class Said(BaseModel):
-    say: str
+    say: str = Field(max_length=1000)
 
 
 def test_form_limits_bound_the_length_of_text_fields():
     q = Form(name="debate", prompt="Speak", model=Said, limits={"say": (1, 12)})
-    said = q.answer_schema()["properties"]["say"]
-    assert (said["minLength"], said["maxLength"]) == (1, 12)
+    pattern = re.compile(q.answer_schema()["properties"]["say"]["pattern"])
+    assert pattern.match("short") and pattern.match("twelve chars")
+    assert not pattern.match("thirteen char") and not pattern.match("")
     assert q.parse('{"say": "short"}') == Said(say="short")
     with pytest.raises(AnswerError, match="say has 13 characters"):
         q.parse('{"say": "far too long."}')
@@ -95,3 +97,22 @@ def test_every_sampled_answer_round_trips_through_encode_and_parse(question, see
     answer = question.sample(np.random.default_rng(seed))
     assert question.parse(question.encode(answer)) == answer
     assert question.from_json(json.loads(json.dumps(question.to_json(answer)))) == answer
+
+
+def test_text_fields_decode_only_plain_characters_so_decoding_ends_within_its_bound():
+    """A 135M model looping on emoji or escapes spends several tokens per character; the
+    grammar vLLM compiles (xgrammar) must refuse them and accept prose in any script."""
+    import xgrammar
+    from vllm.v1.structured_output.backend_xgrammar import (
+        has_xgrammar_unsupported_json_features,
+    )
+    from xgrammar.testing import _is_grammar_accept_string as accepts
+
+    q = Form(name="debate", prompt="Speak", model=Said, limits={"say": (1, 40)})
+    schema = q.constraint().json_schema
+    assert not has_xgrammar_unsupported_json_features(schema)  # vLLM would refuse the request
+    grammar = xgrammar.Grammar.from_json_schema(json.dumps(schema), any_whitespace=False)
+    for said in ["I trust a3 — it’s obvious…", "café d'été, 你好", "x" * 40]:
+        assert accepts(grammar, json.dumps({"say": said}, ensure_ascii=False)), said
+    for said in ["👧👧", "a\u200db", "a\\u200db", 'say \\"hi\\"', "a\\nb", "x" * 41, ""]:
+        assert not accepts(grammar, f'{{"say": "{said}"}}'), said

@@ -255,7 +255,8 @@ class Debate(Scenario):
         fallback = Tweet(message=self.plain(view), stance=int(self.ratings[agent]))
         return Form(name="tweet", prompt=self.prompt("tweet", view, round_number,
                                                      words=self.config.tweet_words),
-                    view=view, model=Tweet, fallback=fallback)
+                    view=view, model=Tweet, fallback=fallback,
+                    limits={"message": (1, 8 * self.config.tweet_words)})
 
     def message_question(self, sim: Sim, agent: str, partner: str, round_number: int) -> Text:
         """The next chat message to the partner."""

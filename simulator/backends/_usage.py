@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +55,20 @@ class Usage:
             "tokens_out_per_s": self.tokens_out / self.engine_s if self.engine_s else None,
             **self.extra,
         }
+
+
+def count_answers(counts: Counter[str], responses: Iterable[Response | None]) -> None:
+    """Add answered requests and their tokens to `counts`.
+
+    `counts` is one run's share of a backend that several runs use; a missing response
+    (``None``) is not counted.
+    """
+    for response in responses:
+        if response is not None:
+            counts["requests"] += 1
+            counts["tokens_in"] += response.tokens_in
+            counts["tokens_out"] += response.tokens_out
+            counts["cached_tokens"] += response.cached_tokens
 
 
 class Stopwatch:

@@ -38,6 +38,7 @@ from simulator._requests import Request, Response
 from simulator.backends._base import Backend
 from simulator.backends._replica import BackendFactory, ReplicaServer
 from simulator.backends._routing import Affinity, affinity_key, choose, home
+from simulator.backends._usage import count_answers
 
 NAMESPACE = "societas"
 ROUTE_LOG_KEYS = 100_000
@@ -231,12 +232,7 @@ class RayReplicaBackend(Backend):
         return list(responses)
 
     def _account(self, responses: list[Response | None]) -> None:
-        for response in responses:
-            if response is not None:
-                self._counts["requests"] += 1
-                self._counts["tokens_in"] += response.tokens_in
-                self._counts["tokens_out"] += response.tokens_out
-                self._counts["cached_tokens"] += response.cached_tokens
+        count_answers(self._counts, responses)
 
     def routes(self) -> dict[str, dict[int, int]]:
         """Requests sent per routing key (a game or an agent) and replica (first keys only)."""
@@ -267,11 +263,7 @@ class _Session(Backend):
         """Route through the shared client under this run's salt."""
         self._require_open()
         responses = await self._shared.dispatch(requests, self._salt)
-        self._counts["requests"] += len(responses)
-        for response in responses:
-            self._counts["tokens_in"] += response.tokens_in
-            self._counts["tokens_out"] += response.tokens_out
-            self._counts["cached_tokens"] += response.cached_tokens
+        count_answers(self._counts, responses)
         return responses
 
     def describe(self) -> dict[str, Any]:

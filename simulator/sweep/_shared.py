@@ -11,10 +11,12 @@ backend does, so that each run routes its games by its own affinity keys); `view
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from simulator._requests import Request, Response
 from simulator.backends._base import Backend
+from simulator.backends._usage import count_answers
 
 
 class BackendView(Backend):
@@ -24,17 +26,14 @@ class BackendView(Backend):
         self._shared = shared
         self.name = shared.name
         self.max_batch = shared.max_batch
-        self._counts = {"requests": 0, "tokens_in": 0, "tokens_out": 0, "cached_tokens": 0}
+        self._counts: Counter[str] = Counter(requests=0, tokens_in=0, tokens_out=0,
+                                             cached_tokens=0)
 
     async def generate(self, requests: list[Request]) -> list[Response]:
         """Answer through the shared backend, counting this run's share."""
         self._require_open()
         responses = await self._shared.generate(requests)
-        self._counts["requests"] += len(requests)
-        for response in responses:
-            self._counts["tokens_in"] += response.tokens_in
-            self._counts["tokens_out"] += response.tokens_out
-            self._counts["cached_tokens"] += response.cached_tokens
+        count_answers(self._counts, responses)
         return responses
 
     def describe(self) -> dict[str, Any]:
