@@ -9,7 +9,8 @@ A question's shape does four jobs, so that none of them is written twice:
 * it samples a uniformly random valid answer (`sample`), the `random` baseline and the fallback.
 
 Shapes: `Choice` (one of fixed options), `Number` (bounded), `Text` (free text with a word limit)
-and `Form` (any pydantic model, with optional per-question bounds on numeric fields).
+and `Form` (any pydantic model, with optional per-question bounds on numbers and text length).
+Text decodes as plain characters (no emoji or escapes), so its length bounds decoding.
 """
 
 from __future__ import annotations

@@ -19,6 +19,9 @@ from analysis import events, fields
 from simulator.backends.vllm import VLLMBackend
 
 GAMES = {
+    "donor_game": {"scenario": {"name": "donor_game", "generations": 2, "rounds": 2,
+                                "reasoning": False, "strategy_words": 12},
+                   "population": {"size": 6}, "simulations": 2},
     "werewolf": {"scenario": {"name": "werewolf", "reasoning": False, "speech_chars": 100},
                  "population": {"size": 8}},
     "traitors": {"scenario": {"name": "traitors", "reasoning": False, "speech_chars": 100},
@@ -91,6 +94,7 @@ def test_debate_ratings_stay_on_the_likert_scale(played):
     assert ratings["rating"].is_between(1, 6).all()
 
 
-def test_a_model_run_replays_offline_to_the_identical_log(played):
-    report = simulator.replay(played("werewolf")[0].run_dir)
+@pytest.mark.parametrize("name", list(GAMES))
+def test_a_model_run_replays_offline_to_the_identical_log(played, name):
+    report = simulator.replay(played(name)[0].run_dir)
     assert report.identical and report.calls_identical
