@@ -41,22 +41,19 @@ or escapes spends several tokens per character: a length bound alone would not e
 before `max_tokens` cut the JSON short."""
 
 
-def text_schema(low: int, high: int, description: str) -> dict[str, Any]:
+def text_schema(low: float, high: float) -> dict[str, Any]:
     """JSON schema of a string of `low` to `high` plain characters (see `_NOT_PLAIN_TEXT`).
 
     The pattern carries the length: xgrammar ignores minLength/maxLength beside a pattern.
     Parsing checks the length only, so an unconstrained backend's emoji are still accepted.
+    The description (about 8 characters a word) is what prompts show the model.
     """
-    return {"type": "string", "description": description,
+    return {"type": "string", "description": f"text, at most {max(1, int(high) // 8)} words",
             "pattern": f"^[^{_NOT_PLAIN_TEXT}]{{{int(low)},{int(high)}}}$"}
 
 
-def _words(chars: int) -> str:
-    return f"text, at most {max(1, chars // 8)} words"
-
-
 def _reasoning_schema() -> dict[str, Any]:
-    return text_schema(0, REASONING_MAX_CHARS, _words(REASONING_MAX_CHARS))
+    return text_schema(0, REASONING_MAX_CHARS)
 
 
 class AnswerError(ValueError):
@@ -292,7 +289,7 @@ class Text(Question[str]):
 
     def answer_schema(self) -> dict[str, Any]:
         # About 8 characters per word bounds decoding without cutting normal prose.
-        return text_schema(1, 8 * self.max_words, f"text, at most {self.max_words} words")
+        return text_schema(1, 8 * self.max_words)
 
     def check(self, value: Any) -> str:
         if not isinstance(value, str):
@@ -332,7 +329,7 @@ class Form(Question[BaseModel]):
             if self._is_text(name):  # the pattern replaces the model's own length bounds
                 field_schema = {k: v for k, v in field_schema.items()
                                 if k not in ("minLength", "maxLength")}
-                bounds = text_schema(low, high, _words(int(high)))
+                bounds = text_schema(low, high)
             else:
                 bounds = {"minimum": low, "maximum": high}
             schema["properties"][name] = {**field_schema, **bounds}
