@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from agents._memory import Memory
-from agents._prompt import question_message, render_persona, repair_message
-from simulator import AgentSpec, Message, Question
+from societas.agents._memory import Memory
+from societas.agents._prompt import question_message, render_persona, repair_message
+from societas.simulator import AgentSpec, Message, Question
 
 
 class Agent:

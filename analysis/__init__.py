@@ -6,15 +6,15 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from analysis.load import calls, events, fields, manifest, run_dirs
+from societas.analysis.load import calls, events, fields, manifest, run_dirs
 
 _SUMMARIES = {
-    "donor_game": "analysis.donor_game:summary",
-    "opinion_model": "analysis.opinion:summary",
-    "opinion_dynamics": "analysis.opinion:summary",
-    "debate": "analysis.opinion:debate_summary",
-    "werewolf": "analysis.werewolf:summary",
-    "traitors": "analysis.traitors:summary",
+    "donor_game": "societas.analysis.donor_game:summary",
+    "opinion_model": "societas.analysis.opinion:summary",
+    "opinion_dynamics": "societas.analysis.opinion:summary",
+    "debate": "societas.analysis.opinion:debate_summary",
+    "werewolf": "societas.analysis.werewolf:summary",
+    "traitors": "societas.analysis.traitors:summary",
 }
 
 

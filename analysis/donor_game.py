@@ -6,7 +6,7 @@ from typing import Any
 
 import polars as pl
 
-from analysis.load import fields
+from societas.analysis.load import fields
 
 TIMELINE = {
     "generation_started": "generation {generation} begins: A = {group_a}, B = {group_b}",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analysis.load import events, manifest
+from societas.analysis.load import events, manifest
 
 _CONTENT = ["sim", "seq", "step", "phase", "kind", "actor", "target", "data"]
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from analysis.load import fields
+from societas.analysis.load import fields
 
 OPINION_KINDS = ("surveyed", "reported", "rated")
 

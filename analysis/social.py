@@ -11,7 +11,7 @@ import math
 
 import polars as pl
 
-from analysis.load import fields
+from societas.analysis.load import fields
 
 GAME = ["run_id", "sim"]
 Z95 = 1.959963984540054

@@ -16,12 +16,12 @@ from typing import Any
 
 import polars as pl
 
-from analysis.load import events, manifest
+from societas.analysis.load import events, manifest
 
 Describer = str | Callable[[dict[str, Any]], str]
 
-_TIMELINES = {"donor_game": "analysis.donor_game", "werewolf": "analysis.werewolf",
-              "traitors": "analysis.traitors"}
+_TIMELINES = {"donor_game": "societas.analysis.donor_game",
+              "werewolf": "societas.analysis.werewolf", "traitors": "societas.analysis.traitors"}
 _HIDDEN = {"outcome"}
 
 

@@ -28,8 +28,8 @@ from typing import Any
 
 import polars as pl
 
-from analysis.social import GAME, _tally, agreement, headline, per_game_mean, roles, votes
-from analysis.social import TIMELINE as SHARED_TIMELINE
+from societas.analysis.social import GAME, _tally, agreement, headline, per_game_mean, roles, votes
+from societas.analysis.social import TIMELINE as SHARED_TIMELINE
 
 TRAITORS = "traitors"
 FAITHFULS = "faithfuls"

@@ -16,9 +16,9 @@ from typing import Any
 
 import polars as pl
 
-from analysis.load import fields
-from analysis.social import GAME, _tally, entropy, headline, votes
-from analysis.social import TIMELINE as SHARED_TIMELINE
+from societas.analysis.load import fields
+from societas.analysis.social import GAME, _tally, entropy, headline, votes
+from societas.analysis.social import TIMELINE as SHARED_TIMELINE
 
 WOLVES = "werewolves"
 SEER_CLAIM = r"(?i)\bI(?: am|'m)\s+(?:the\s+|a\s+)?seer\b"

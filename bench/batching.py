@@ -22,9 +22,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-import simulator
-from simulator import Request, Response
-from simulator.backends import Backend
+from societas import simulator
+from societas.simulator import Request, Response
+from societas.simulator.backends import Backend
 
 
 class Recording(Backend):
@@ -88,7 +88,7 @@ class Harness:
         self.kind = kind
         self.engine = None
         if kind == "vllm":
-            from simulator.backends.vllm import VLLMEngine, VLLMOptions
+            from societas.simulator.backends.vllm import VLLMEngine, VLLMOptions
 
             self.engine = VLLMEngine(VLLMOptions())
             started = time.perf_counter()
@@ -99,11 +99,11 @@ class Harness:
 
     def backend(self) -> Backend:
         if self.kind == "vllm":
-            from simulator.backends.vllm import VLLMBackend
+            from societas.simulator.backends.vllm import VLLMBackend
 
             self.engine.reset_prefix_cache()
             return VLLMBackend(engine=self.engine)
-        from simulator.backends.transformers import TransformersBackend
+        from societas.simulator.backends.transformers import TransformersBackend
 
         return TransformersBackend()
 

@@ -16,8 +16,8 @@ from collections import Counter
 
 import numpy as np
 
-import simulator
-from simulator import Number, RandomStrategy
+from societas import simulator
+from societas.simulator import Number, RandomStrategy
 
 
 def run(games: int, concurrency: int, generations: int, rounds: int, out: str, tag: str):

@@ -30,11 +30,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents import Agent  # noqa: E402
-from simulator import Engine, MemoryLog, Number, Population, Sampling, Sim  # noqa: E402
-from simulator.backends import ScriptedBackend  # noqa: E402
-from simulator.backends.transformers import TransformersBackend, TransformersOptions  # noqa: E402
-from simulator.models import ModelInfo, resolve_model  # noqa: E402
+from societas.agents import Agent  # noqa: E402
+from societas.simulator import Engine, MemoryLog, Number, Population, Sampling, Sim  # noqa: E402
+from societas.simulator.backends import ScriptedBackend  # noqa: E402
+from societas.simulator.backends.transformers import TransformersBackend, TransformersOptions  # noqa: E402
+from societas.simulator.models import ModelInfo, resolve_model  # noqa: E402
 
 RULES = ("Each player is given an initial endowment of 10 units of a resource. In each round, "
          "you are paired with another player. One of you is the donor and the other is the "

@@ -67,8 +67,8 @@ def mesa_model(graph, opinions: np.ndarray, seed: int):
 def bench_degroot(agents: int, repeats: int) -> None:
     import networkx as nx
 
-    from scenarios.opinion.kernels import degroot_step, influence_weights
-    from simulator.graph import influence_matrix
+    from societas.scenarios.opinion.kernels import degroot_step, influence_weights
+    from societas.simulator.graph import influence_matrix
 
     try:
         import mesa
@@ -102,8 +102,7 @@ def bench_degroot(agents: int, repeats: int) -> None:
 
 # -- (b) a 100k-agent classical run, fresh processes -----------------------------------------------
 def child_engine(agents: int, steps: int, out: str) -> dict:
-    import simulator
-
+    from societas import simulator
     started = time.perf_counter()
     result = simulator.run({
         "scenario": {"name": "opinion_model", "model": "degroot", "steps": steps,
@@ -118,8 +117,8 @@ def child_engine(agents: int, steps: int, out: str) -> dict:
 def child_numpy(agents: int, steps: int, out: str) -> dict:
     import networkx as nx
 
-    from scenarios.opinion.kernels import degroot_step, influence_weights
-    from simulator.graph import influence_matrix
+    from societas.scenarios.opinion.kernels import degroot_step, influence_weights
+    from societas.simulator.graph import influence_matrix
 
     started = time.perf_counter()
     graph = nx.barabasi_albert_graph(agents, 3, seed=1)
@@ -147,10 +146,10 @@ def bench_classical(agents: int, steps: int) -> None:
 
 # -- (c) a 10k-agent round through the batched engine ----------------------------------------------
 def bench_round(agents: int) -> None:
-    import simulator
-    from scenarios.opinion.strategies import DeGrootStrategy
-    from scenarios.opinion.views import Heard, UpdateView
-    from simulator import Choice, ScriptedBackend, StrategyHandler, register_backend
+    from societas import simulator
+    from societas.scenarios.opinion.strategies import DeGrootStrategy
+    from societas.scenarios.opinion.views import Heard, UpdateView
+    from societas.simulator import Choice, ScriptedBackend, StrategyHandler, register_backend
 
     register_backend("stand_in", lambda cfg, **_: ScriptedBackend(
         StrategyHandler({"model": DeGrootStrategy()}), max_batch=cfg.max_batch))

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-import simulator
-from simulator import ConfigError, content_hash
+from societas import simulator
+from societas.simulator import ConfigError, content_hash
 
 SIZES = {"werewolf": 8, "traitors": 10}
 

@@ -19,8 +19,8 @@ import json
 import tempfile
 import time
 
-import simulator
-from simulator.sweep import expand, sweep
+from societas import simulator
+from societas.simulator.sweep import expand, sweep
 
 
 def overrides(args: argparse.Namespace, out: str) -> list[str]:

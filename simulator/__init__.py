@@ -10,7 +10,7 @@ import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
-from simulator._config import (
+from societas.simulator._config import (
     BackendConfig,
     ConfigError,
     GraphConfig,
@@ -19,11 +19,11 @@ from simulator._config import (
     PopulationConfig,
     RunConfig,
 )
-from simulator._engine import Counters, Engine, MemoryLog
-from simulator._events import Event, Outcome
-from simulator._history import ReplayDivergence
-from simulator._population import MODEL_POLICY, AgentLike, Population
-from simulator._questions import (
+from societas.simulator._engine import Counters, Engine, MemoryLog
+from societas.simulator._events import Event, Outcome
+from societas.simulator._history import ReplayDivergence
+from societas.simulator._population import MODEL_POLICY, AgentLike, Population
+from societas.simulator._questions import (
     UNSET,
     AnswerError,
     Choice,
@@ -33,7 +33,7 @@ from simulator._questions import (
     Question,
     Text,
 )
-from simulator._registry import (
+from societas.simulator._registry import (
     backend_names,
     build_backend,
     get_scenario,
@@ -41,25 +41,23 @@ from simulator._registry import (
     register_scenario,
     scenario_names,
 )
-from simulator._requests import Message, Request, RequestKey, Response, Sampling
-from simulator._scenario import AgentSpec, Scenario
-from simulator._seeding import derive_rng, derive_seed
-from simulator._setup import RunPlan, plan_run
-from simulator._sim import Sim, SimulationError
-from simulator._strategies import FixedStrategy, RandomStrategy, Strategy, StrategyHandler
-from simulator.backends import Backend, ScriptedBackend
+from societas.simulator._requests import Message, Request, RequestKey, Response, Sampling
+from societas.simulator._scenario import AgentSpec, Scenario
+from societas.simulator._seeding import derive_rng, derive_seed
+from societas.simulator._setup import RunPlan, plan_run
+from societas.simulator._sim import Sim, SimulationError
+from societas.simulator._strategies import FixedStrategy, RandomStrategy, Strategy, StrategyHandler
+from societas.simulator.backends import Backend, ScriptedBackend
 
 if _TYPE_CHECKING:
-    from simulator._log import RunLog, content_hash, read_manifest, read_table
-    from simulator._replay import ReplayReport, fork, replay, resume
-    from simulator._run import RunResult, arun, run
+    from societas.simulator._log import RunLog, content_hash, read_manifest, read_table
+    from societas.simulator._replay import ReplayReport, fork, replay, resume
+    from societas.simulator._run import RunResult, arun, run
 
 _LAZY = {
-    "run": "simulator._run", "arun": "simulator._run", "RunResult": "simulator._run",
-    "RunLog": "simulator._log", "content_hash": "simulator._log",
-    "read_manifest": "simulator._log", "read_table": "simulator._log",
-    "replay": "simulator._replay", "resume": "simulator._replay", "fork": "simulator._replay",
-    "ReplayReport": "simulator._replay",
+    "run": "_run", "arun": "_run", "RunResult": "_run",
+    "RunLog": "_log", "content_hash": "_log", "read_manifest": "_log", "read_table": "_log",
+    "replay": "_replay", "resume": "_replay", "fork": "_replay", "ReplayReport": "_replay",
 }
 
 __all__ = [
@@ -77,5 +75,5 @@ __all__ = [
 
 def __getattr__(name: str) -> _Any:
     if name in _LAZY:
-        return getattr(_importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'simulator' has no attribute {name!r}")
+        return getattr(_importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'societas.simulator' has no attribute {name!r}")

@@ -17,8 +17,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from simulator._requests import Request, Response
-from simulator.backends._base import Backend
+from societas.simulator._requests import Request, Response
+from societas.simulator.backends._base import Backend
 
 
 @dataclass(frozen=True, slots=True)

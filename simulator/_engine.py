@@ -13,19 +13,19 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from simulator._batcher import Batcher, BatchInfo
-from simulator._clock import now_utc
-from simulator._config import Intervention
-from simulator._events import Event, Outcome
-from simulator._history import History, RecordedCall, ReplayDivergence, describe_key
-from simulator._lifecycle import Lifecycle
-from simulator._population import MODEL_POLICY, AgentLike
-from simulator._questions import AnswerError, Question
-from simulator._requests import Request, RequestKey, Response, Sampling
-from simulator._scenario import AgentSpec, Scenario
-from simulator._seeding import derive_rng, derive_seed
-from simulator._sim import Sim, SimulationError
-from simulator.backends._base import Backend
+from societas.simulator._batcher import Batcher, BatchInfo
+from societas.simulator._clock import now_utc
+from societas.simulator._config import Intervention
+from societas.simulator._events import Event, Outcome
+from societas.simulator._history import History, RecordedCall, ReplayDivergence, describe_key
+from societas.simulator._lifecycle import Lifecycle
+from societas.simulator._population import MODEL_POLICY, AgentLike
+from societas.simulator._questions import AnswerError, Question
+from societas.simulator._requests import Request, RequestKey, Response, Sampling
+from societas.simulator._scenario import AgentSpec, Scenario
+from societas.simulator._seeding import derive_rng, derive_seed
+from societas.simulator._sim import Sim, SimulationError
+from societas.simulator.backends._base import Backend
 
 SCRIPTED = "scripted"
 MODEL = "model"

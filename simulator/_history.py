@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulator._requests import Request, RequestKey
-from simulator._sim import SimulationError
+from societas.simulator._requests import Request, RequestKey
+from societas.simulator._sim import SimulationError
 
 KeyTuple = tuple[int, str, int, int, int]
 EventIdentity = tuple[Any, ...]
@@ -71,7 +71,7 @@ class History:
     def load(cls, run_dir: str | os.PathLike[str], *, with_events: bool = True,
              **options: Any) -> History:
         """Read a run directory's calls (and, for resume, its events)."""
-        from simulator._log import read_table
+        from societas.simulator._log import read_table
 
         calls_table = read_table(run_dir, "calls").to_pydict()
         calls: dict[KeyTuple, RecordedCall] = {}

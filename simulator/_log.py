@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from simulator._lifecycle import Lifecycle
+from societas.simulator._lifecycle import Lifecycle
 
 EVENT_SCHEMA = pa.schema([
     ("run_id", pa.string()),

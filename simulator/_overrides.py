@@ -6,7 +6,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from simulator._config import ConfigError
+from societas.simulator._config import ConfigError
 
 GROUPS = ("scenario", "backend", "population", "graph")
 
@@ -42,6 +42,6 @@ def apply_overrides(config: dict[str, Any], overrides: Sequence[str]) -> dict[st
 
 
 def _group_option(group: str, option: str) -> dict[str, Any]:
-    from simulator.cli import compose_config
+    from societas.simulator.cli import compose_config
 
     return compose_config([f"{group}={option}"])[group]

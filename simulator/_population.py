@@ -7,8 +7,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from simulator._questions import Question
-from simulator._requests import Message
+from societas.simulator._questions import Question
+from societas.simulator._requests import Message
 
 MODEL_POLICY = "model"
 """The policy name of agents answered by the run's model backend."""

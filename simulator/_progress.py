@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from simulator._engine import Counters
+from societas.simulator._engine import Counters
 
 
 @contextlib.asynccontextmanager

@@ -12,20 +12,20 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
-from simulator._config import ConfigError
+from societas.simulator._config import ConfigError
 
 if TYPE_CHECKING:
-    from simulator._config import BackendConfig
-    from simulator._scenario import Scenario
-    from simulator.backends import Backend
+    from societas.simulator._config import BackendConfig
+    from societas.simulator._scenario import Scenario
+    from societas.simulator.backends import Backend
 
 _SCENARIOS: dict[str, type[Scenario]] = {}
 _BACKENDS: dict[str, str] = {
-    "scripted": "simulator.backends.scripted:build",
-    "ray_replicas": "simulator.backends.ray_replicas:build",
-    "vllm": "simulator.backends.vllm:build",
-    "openai": "simulator.backends.openai:build",
-    "transformers": "simulator.backends.transformers:build",
+    "scripted": "societas.simulator.backends.scripted:build",
+    "ray_replicas": "societas.simulator.backends.ray_replicas:build",
+    "vllm": "societas.simulator.backends.vllm:build",
+    "openai": "societas.simulator.backends.openai:build",
+    "transformers": "societas.simulator.backends.transformers:build",
 }
 
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simulator._clock import now_utc
-from simulator._history import History
-from simulator._log import content_hash, read_manifest, read_table
-from simulator._overrides import apply_overrides
-from simulator._run import RunResult, execute, new_manifest
-from simulator._setup import plan_run
-from simulator.backends import Backend
+from societas.simulator._clock import now_utc
+from societas.simulator._history import History
+from societas.simulator._log import content_hash, read_manifest, read_table
+from societas.simulator._overrides import apply_overrides
+from societas.simulator._run import RunResult, execute, new_manifest
+from societas.simulator._setup import plan_run
+from societas.simulator.backends import Backend
 
 PathLike = str | os.PathLike[str]
 

@@ -15,23 +15,23 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from simulator._clock import now_utc
-from simulator._config import RunConfig
-from simulator._engine import MODEL, REPLAY, SCRIPTED, Counters, Engine, LogSink
-from simulator._events import Outcome
-from simulator._history import History, ResumeSink
-from simulator._log import RunLog
-from simulator._progress import show_progress
-from simulator._registry import build_backend
-from simulator._requests import Sampling
-from simulator._scenario import Scenario
-from simulator._seeding import derive_rng, derive_seed
-from simulator._setup import RunPlan, build_population, plan_run
-from simulator._sim import Sim
-from simulator._strategies import StrategyHandler
-from simulator.backends import Backend, ScriptedBackend
-from simulator.backends.replay import ReplayBackend
-from simulator.graph import build_graph
+from societas.simulator._clock import now_utc
+from societas.simulator._config import RunConfig
+from societas.simulator._engine import MODEL, REPLAY, SCRIPTED, Counters, Engine, LogSink
+from societas.simulator._events import Outcome
+from societas.simulator._history import History, ResumeSink
+from societas.simulator._log import RunLog
+from societas.simulator._progress import show_progress
+from societas.simulator._registry import build_backend
+from societas.simulator._requests import Sampling
+from societas.simulator._scenario import Scenario
+from societas.simulator._seeding import derive_rng, derive_seed
+from societas.simulator._setup import RunPlan, build_population, plan_run
+from societas.simulator._sim import Sim
+from societas.simulator._strategies import StrategyHandler
+from societas.simulator.backends import Backend, ScriptedBackend
+from societas.simulator.backends.replay import ReplayBackend
+from societas.simulator.graph import build_graph
 
 _VERSIONED = ("societas", "numpy", "pydantic", "pyarrow", "networkx", "hydra-core", "vllm",
               "torch", "transformers", "ray")

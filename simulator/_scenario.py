@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from simulator._config import PopulationConfig, RunConfig
-from simulator._events import Outcome
-from simulator._population import AgentLike
-from simulator._strategies import Strategy
+from societas.simulator._config import PopulationConfig, RunConfig
+from societas.simulator._events import Outcome
+from societas.simulator._population import AgentLike
+from societas.simulator._strategies import Strategy
 
 if TYPE_CHECKING:
-    from simulator._sim import Sim
+    from societas.simulator._sim import Sim
 
 
 @dataclass(frozen=True)

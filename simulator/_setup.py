@@ -8,13 +8,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from simulator._config import ConfigError, PopulationConfig, RunConfig, validate_model
-from simulator._population import MODEL_POLICY, Population
-from simulator._registry import backend_names, get_scenario
-from simulator._scenario import AgentSpec, Scenario
-from simulator._seeding import derive_rng
-from simulator._strategies import Strategy, strategy_table
-from simulator.graph import check_graph
+from societas.simulator._config import ConfigError, PopulationConfig, RunConfig, validate_model
+from societas.simulator._population import MODEL_POLICY, Population
+from societas.simulator._registry import backend_names, get_scenario
+from societas.simulator._scenario import AgentSpec, Scenario
+from societas.simulator._seeding import derive_rng
+from societas.simulator._strategies import Strategy, strategy_table
+from societas.simulator.graph import check_graph
 
 
 @dataclass(frozen=True)

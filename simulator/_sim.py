@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 from pydantic import BaseModel
 
-from simulator._events import Event
-from simulator._population import AgentLike, Population
-from simulator._questions import Question
-from simulator._scenario import AgentSpec
+from societas.simulator._events import Event
+from societas.simulator._population import AgentLike, Population
+from societas.simulator._questions import Question
+from societas.simulator._scenario import AgentSpec
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from simulator._engine import Engine
+    from societas.simulator._engine import Engine
 
 A = TypeVar("A")
 

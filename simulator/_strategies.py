@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from simulator._questions import Question
-from simulator._requests import Request
+from societas.simulator._questions import Question
+from societas.simulator._requests import Request
 
 
 class Strategy:

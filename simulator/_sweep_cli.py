@@ -38,8 +38,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from simulator._config import ConfigError
-    from simulator.sweep import sweep
+    from societas.simulator._config import ConfigError
+    from societas.simulator.sweep import sweep
 
     if args.runs_per_task is not None and args.runs_per_task < 1:
         raise ConfigError("--runs-per-task", f"must be at least 1, got {args.runs_per_task}")

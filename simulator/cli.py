@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from simulator._config import ConfigError
-from simulator._history import ReplayDivergence
-from simulator._sim import SimulationError
-from simulator._sweep_cli import add_sweep_parser
+from societas.simulator._config import ConfigError
+from societas.simulator._history import ReplayDivergence
+from societas.simulator._sim import SimulationError
+from societas.simulator._sweep_cli import add_sweep_parser
 
-CONFIG_MODULE = "scenarios.conf"
+CONFIG_MODULE = "societas.scenarios.conf"
 
 
 def compose_config(overrides: Sequence[str]) -> dict[str, Any]:
@@ -57,8 +57,8 @@ def _one_line(err: BaseException) -> str:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from simulator._run import run
-    from simulator._setup import plan_run
+    from societas.simulator._run import run
+    from societas.simulator._setup import plan_run
 
     raw = compose_config(args.overrides)
     plan = plan_run(raw)  # validate fully before printing or starting anything
@@ -71,7 +71,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from simulator._replay import replay
+    from societas.simulator._replay import replay
 
     report = replay(args.run_dir, out_dir=args.out, progress=args.progress)
     verdict = "identical" if report.identical else "DIFFERENT"
@@ -86,7 +86,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
-    from simulator._replay import resume
+    from societas.simulator._replay import resume
 
     result = resume(args.run_dir)
     if result is None:
@@ -97,7 +97,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 
 
 def _cmd_fork(args: argparse.Namespace) -> int:
-    from simulator._replay import fork
+    from societas.simulator._replay import fork
 
     result = fork(args.run_dir, at=args.at, overrides=args.overrides, run_id=args.run_id,
                   out_dir=args.out, allow_prompt_changes=args.allow_prompt_changes)
@@ -109,8 +109,8 @@ def _cmd_fork(args: argparse.Namespace) -> int:
 def _cmd_view(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from analysis.timeline import render, timeline
-    from simulator._log import read_manifest
+    from societas.analysis.timeline import render, timeline
+    from societas.simulator._log import read_manifest
 
     read_manifest(args.run_dir)  # a clear error when it is not a run directory
     entries = timeline(args.run_dir, agent=args.agent, sim=args.sim, first_step=args.first,
@@ -139,7 +139,7 @@ def _print_summary(run_dir: Path, full: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from simulator._log import read_manifest
+    from societas.simulator._log import read_manifest
 
     manifest = read_manifest(run_dir)
     console = Console()
@@ -174,7 +174,7 @@ def _print_summary(run_dir: Path, full: bool = False) -> None:
 
 
 def _metrics(run_dir: Path, scenario: str) -> dict[str, Any]:
-    from analysis import events, summary_for
+    from societas.analysis import events, summary_for
 
     summarise = summary_for(scenario)
     if summarise is None:

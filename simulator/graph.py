@@ -35,15 +35,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from simulator._config import ConfigError, GraphConfig, validate_model
-from simulator._events import Event
-from simulator._seeding import derive_seed
+from societas.simulator._config import ConfigError, GraphConfig, validate_model
+from societas.simulator._events import Event
+from societas.simulator._seeding import derive_seed
 
 if TYPE_CHECKING:
     import networkx as nx
     import scipy.sparse
 
-    from simulator._sim import Sim
+    from societas.simulator._sim import Sim
 
 GraphBuilder = Callable[[Sequence[str], Any, int], "nx.Graph | None"]
 

@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from simulator._registry import get_scenario, register_backend
-from simulator.backends import ScriptedBackend
+from societas.simulator._registry import get_scenario, register_backend
+from societas.simulator.backends import ScriptedBackend
 
 JUNK_BACKEND = "testing-junk"
 
@@ -42,9 +42,9 @@ def check_scenario(name: str, out_dir: str | os.PathLike[str]) -> None:
 
     The scenario's ``smoke`` metadata sizes the run (and picks a graph if it needs one).
     """
-    from simulator._log import content_hash, read_table
-    from simulator._replay import replay
-    from simulator._run import run
+    from societas.simulator._log import content_hash, read_table
+    from societas.simulator._replay import replay
+    from societas.simulator._run import run
 
     out = Path(out_dir)
     first = run(smoke_config(name, out, run_id="first"))

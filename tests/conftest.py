@@ -46,7 +46,7 @@ def vllm_engine():
     """One vLLM engine with the embedded SmolLM2-135M for the whole session (start-up costs
     tens of seconds on 2 CPU cores); every model test borrows it through
     ``VLLMBackend(engine=...)``. Shut down, processes and all, when the session ends."""
-    from simulator.backends.vllm import VLLMEngine, VLLMOptions
+    from societas.simulator.backends.vllm import VLLMEngine, VLLMOptions
 
     engine = VLLMEngine(VLLMOptions(max_num_seqs=64, max_model_len=4096, kv_cache_gb=1.0))
     engine.start()

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from simulator import ConfigError
-from simulator.models import (
+from societas.simulator import ConfigError
+from societas.simulator.models import (
     EMBEDDED,
     embedded_gguf,
     file_sha256,

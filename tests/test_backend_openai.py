@@ -23,11 +23,11 @@ import urllib.request
 import httpx
 import pytest
 
-import simulator
-from analysis import calls
-from simulator import ConfigError
-from simulator.backends.openai import OpenAIBackend, OpenAIOptions, build
-from simulator.models import resolve_model
+from societas import simulator
+from societas.analysis import calls
+from societas.simulator import ConfigError
+from societas.simulator.backends.openai import OpenAIBackend, OpenAIOptions, build
+from societas.simulator.models import resolve_model
 from tests._inference import choice_requests, donation_requests, small_donor_config
 
 SERVED = "smollm2"

@@ -10,10 +10,10 @@ import pytest
 import torch
 from pydantic import BaseModel, Field
 
-import simulator
-from analysis import calls
-from simulator import ConfigError, Form, Request, RequestKey, Sampling
-from simulator.backends.transformers import TransformersBackend, build
+from societas import simulator
+from societas.analysis import calls
+from societas.simulator import ConfigError, Form, Request, RequestKey, Sampling
+from societas.simulator.backends.transformers import TransformersBackend, build
 from tests._inference import SYSTEM, choice_requests, donation_requests, small_donor_config
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-import simulator
-from analysis import calls
-from simulator import ConfigError
-from simulator.backends._reaper import process_start_time
-from simulator.backends.vllm import VLLMBackend, VLLMEngine, VLLMOptions, build
+from societas import simulator
+from societas.analysis import calls
+from societas.simulator import ConfigError
+from societas.simulator.backends._reaper import process_start_time
+from societas.simulator.backends.vllm import VLLMBackend, VLLMEngine, VLLMOptions, build
 from tests._inference import alive, choice_requests, donation_requests, small_donor_config
 
 

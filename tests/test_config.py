@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.cli import main
+from societas.simulator.cli import main
 
 BAD = [
     (["scenario=werewolf_tournament"], "scenario: unknown option 'werewolf_tournament'; available"),

@@ -6,11 +6,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-import simulator
-from analysis import events, fields
-from analysis.opinion import debate_summary, group_convergence
-from scenarios.debate.rules import matching
-from simulator import ScriptedBackend, register_backend
+from societas import simulator
+from societas.analysis import events, fields
+from societas.analysis.opinion import debate_summary, group_convergence
+from societas.scenarios.debate.rules import matching
+from societas.simulator import ScriptedBackend, register_backend
 
 
 def config(tmp_path, run_id="run", **overrides):

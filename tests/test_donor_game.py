@@ -8,9 +8,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-import simulator
-from analysis import donor_game, events, fields
-from simulator import ScriptedBackend, register_backend
+from societas import simulator
+from societas.analysis import donor_game, events, fields
+from societas.simulator import ScriptedBackend, register_backend
 
 
 def scored(run_dir) -> pl.DataFrame:

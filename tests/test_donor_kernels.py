@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scenarios.donor_game.kernels import (
+from societas.scenarios.donor_game.kernels import (
     TraceEntry,
     apply_move,
     describe_trace,

@@ -7,9 +7,9 @@ import json
 import polars as pl
 import pytest
 
-import simulator
-from analysis import calls, events
-from simulator import ScriptedBackend, SimulationError, content_hash, register_backend
+from societas import simulator
+from societas.analysis import calls, events
+from societas.simulator import ScriptedBackend, SimulationError, content_hash, register_backend
 
 
 def run_many(small_donor, **overrides):

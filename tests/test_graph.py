@@ -9,11 +9,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import simulator
-from analysis import events, fields
-from analysis.opinion import edges
-from simulator import ConfigError, GraphConfig
-from simulator.graph import build_graph, check_graph, describe, graph_names, influence_matrix
+from societas import simulator
+from societas.analysis import events, fields
+from societas.analysis.opinion import edges
+from societas.simulator import ConfigError, GraphConfig
+from societas.simulator.graph import (
+    build_graph,
+    check_graph,
+    describe,
+    graph_names,
+    influence_matrix,
+)
 
 IDS = [f"a{i:02d}" for i in range(40)]
 
@@ -155,7 +161,7 @@ def test_edge_list_column_and_weight_errors_name_the_key(tmp_path):
 def test_every_builder_has_a_yaml():
     from importlib.resources import files
 
-    conf = files("scenarios.conf") / "graph"
+    conf = files("societas.scenarios.conf") / "graph"
     assert {p.name.removesuffix(".yaml") for p in conf.iterdir()} >= set(graph_names())
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 
-import simulator
-from simulator import RunLog, content_hash, read_table
+from societas import simulator
+from societas.simulator import RunLog, content_hash, read_table
 
 
 def test_chunks_are_whole_files_with_no_temporaries(small_donor):

@@ -6,10 +6,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-import simulator
-from analysis import calls, events, fields
-from analysis.opinion import states, summary
-from simulator import ScriptedBackend, register_backend
+from societas import simulator
+from societas.analysis import calls, events, fields
+from societas.analysis.opinion import states, summary
+from societas.simulator import ScriptedBackend, register_backend
 
 
 def config(tmp_path, run_id="run", **overrides):
@@ -180,7 +180,8 @@ def test_importing_the_opinion_scenarios_stays_light():
     import subprocess
     import sys
 
-    code = ("import sys, simulator.graph, scenarios.opinion, scenarios.debate; "
+    code = ("import sys, societas.simulator.graph, societas.scenarios.opinion, "
+            "societas.scenarios.debate; "
             "print([m for m in ('polars', 'scipy', 'ray', 'vllm', 'torch') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

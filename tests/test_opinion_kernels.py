@@ -8,11 +8,11 @@ import polars as pl
 import pytest
 import scipy.sparse as sp
 
-import simulator
-from analysis import events, fields, opinion
-from analysis.opinion import states
-from scenarios.opinion import kernels
-from simulator.graph import influence_matrix
+from societas import simulator
+from societas.analysis import events, fields, opinion
+from societas.analysis.opinion import states
+from societas.scenarios.opinion import kernels
+from societas.simulator.graph import influence_matrix
 
 
 def adjacency(graph: nx.Graph) -> sp.csr_array:
@@ -189,7 +189,7 @@ def test_deffuant_with_narrow_confidence_leaves_several_clusters(tmp_path):
     result = classical(tmp_path, "deffuant", {"name": "complete"}, size=200, steps=400,
                        epsilon=0.1, record_every=0, log_edges=False)
     final = final_opinions(result.run_dir)
-    from analysis.opinion import clusters
+    from societas.analysis.opinion import clusters
 
     assert clusters(final, gap=0.05, min_share=0.02) >= 3
 

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from analysis import opinion as m
+from societas.analysis import opinion as m
 
 CHUANG_START = np.array([-2, -2, -1, -1, 0, 0, 1, 1, 2, 2], dtype=float)
 

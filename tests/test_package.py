@@ -5,11 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import simulator
+from societas import simulator
 
 
 def test_import_simulator_loads_no_heavy_library():
-    code = ("import sys, simulator, agents, scenarios.donor_game; "
+    code = ("import sys, societas.simulator, societas.agents, societas.scenarios.donor_game; "
             "heavy = [m for m in ('polars', 'ray', 'vllm', 'torch', 'transformers') "
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -8,8 +8,8 @@ import sys
 import pytest
 from ray import cloudpickle
 
-import simulator
-from simulator import (
+from societas import simulator
+from societas.simulator import (
     BackendConfig,
     Choice,
     ConfigError,
@@ -21,8 +21,8 @@ from simulator import (
     build_backend,
     derive_seed,
 )
-from simulator.backends._routing import affinity_key, choose, home
-from simulator.backends.ray_replicas import RayReplicaBackend, ReplicaOptions, options_from
+from societas.simulator.backends._routing import affinity_key, choose, home
+from societas.simulator.backends.ray_replicas import RayReplicaBackend, ReplicaOptions, options_from
 
 # The replica factories below run inside Ray actors: ship this module's code by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])

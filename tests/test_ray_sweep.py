@@ -9,9 +9,9 @@ from pathlib import Path
 
 import polars as pl
 
-import simulator
-from simulator.backends.ray_replicas import options_from
-from simulator.sweep import sweep
+from societas import simulator
+from societas.simulator.backends.ray_replicas import options_from
+from societas.simulator.sweep import sweep
 
 SMALL = ["scenario=donor_game", "scenario.generations=2", "scenario.rounds=4"]
 

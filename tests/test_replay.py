@@ -13,11 +13,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-import simulator
-from analysis import events
-from analysis.timeline import describers, timeline
-from simulator import ReplayDivergence, ScriptedBackend, content_hash, register_backend
-from simulator.cli import main
+from societas import simulator
+from societas.analysis import events
+from societas.analysis.timeline import describers, timeline
+from societas.simulator import ReplayDivergence, ScriptedBackend, content_hash, register_backend
+from societas.simulator.cli import main
 from tests.conftest import donor_config
 
 SOCIETAS = str(Path(sys.executable).with_name("societas"))
@@ -101,7 +101,7 @@ def test_changed_prompt_template_stops_replay_at_the_first_divergent_request(tmp
                                                                              monkeypatch):
     register_backend("recorder", lambda cfg, **_: ScriptedBackend(Recorder()))
     run = simulator.run(donor_config(tmp_path, backend={"name": "recorder"}, simulations=2))
-    from scenarios.donor_game import rules
+    from societas.scenarios.donor_game import rules
 
     render = rules.PROMPTS.render
     monkeypatch.setattr(rules.PROMPTS, "render", lambda verb, **values: render(
@@ -205,7 +205,7 @@ def first_call(run_dir, question: str) -> str:
 
 
 def test_analysis_compares_a_fork_with_its_parent(tmp_path):
-    from analysis.lineage import compare, describe_lineage, first_divergent_step, parent_of
+    from societas.analysis.lineage import compare, describe_lineage, first_divergent_step, parent_of
 
     parent = simulator.run(donor_config(tmp_path, run_id="p", simulations=2))
     child = simulator.fork(parent.run_dir, at=4, run_id="c",

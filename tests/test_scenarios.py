@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from simulator import scenario_names
-from simulator.testing import check_scenario
+from societas.simulator import scenario_names
+from societas.simulator.testing import check_scenario
 
 
 @pytest.mark.parametrize("name", scenario_names())

@@ -14,9 +14,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-import simulator
-from analysis import events, fields
-from simulator.backends.vllm import VLLMBackend
+from societas import simulator
+from societas.analysis import events, fields
+from societas.simulator.backends.vllm import VLLMBackend
 
 GAMES = {
     "donor_game": {"scenario": {"name": "donor_game", "generations": 2, "rounds": 2,

@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from scenarios.social_deduction import (
+from societas.scenarios.social_deduction import (
     MemoryLimits,
     Table,
     count_votes,

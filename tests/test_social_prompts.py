@@ -8,9 +8,9 @@ import re
 import numpy as np
 import pytest
 
-import simulator
-from scenarios._templates import Prompts
-from simulator import Request, ScriptedBackend, register_backend
+from societas import simulator
+from societas.scenarios._templates import Prompts
+from societas.simulator import Request, ScriptedBackend, register_backend
 
 
 class Recorder:
@@ -117,9 +117,9 @@ def test_scripted_games_never_render_a_question_template(tmp_path, monkeypatch, 
         return original(self, verb, **values)
 
     monkeypatch.setattr(Prompts, "render", spy)
-    from scenarios.traitors.questions import role_text as traitor_role
-    from scenarios.traitors.questions import rules_text as traitor_rules
-    from scenarios.werewolf.questions import role_text, rules_text
+    from societas.scenarios.traitors.questions import role_text as traitor_role
+    from societas.scenarios.traitors.questions import rules_text as traitor_rules
+    from societas.scenarios.werewolf.questions import role_text, rules_text
     for cached in (role_text, rules_text, traitor_role, traitor_rules):
         cached.cache_clear()
     simulator.run({"scenario": {"name": name}, "population": {"size": size,

@@ -15,8 +15,8 @@ from collections import Counter
 
 import pytest
 
-import simulator
-from analysis import events, summary_for
+from societas import simulator
+from societas.analysis import events, summary_for
 
 GAMES = 10_000
 

@@ -13,12 +13,12 @@ from typing import ClassVar
 import polars as pl
 import pytest
 
-import simulator
-from scenarios.donor_game.rules import DonorGame, DonorGameConfig
-from simulator import ConfigError, Event, Sim
-from simulator.sweep import expand, sweep
-from simulator.sweep._driver import auto_runs_per_task, make_tasks
-from simulator.sweep._group import RunJob
+from societas import simulator
+from societas.scenarios.donor_game.rules import DonorGame, DonorGameConfig
+from societas.simulator import ConfigError, Event, Sim
+from societas.simulator.sweep import expand, sweep
+from societas.simulator.sweep._driver import auto_runs_per_task, make_tasks
+from societas.simulator.sweep._group import RunJob
 
 SMALL = ["scenario=donor_game", "scenario.generations=2", "scenario.rounds=4"]
 
@@ -51,7 +51,7 @@ def test_expand_takes_choice_and_float_ranges_and_keeps_values_readable():
 
 
 def test_expansion_composes_each_run_exactly_as_hydra_compose_does():
-    from simulator.cli import compose_config
+    from societas.simulator.cli import compose_config
 
     expansion = expand([*SMALL, "seed=1,2", "backend=scripted,ray_replicas", "~graph",
                         "population.size=10,12",
@@ -236,8 +236,8 @@ def test_cli_sweep_errors_are_one_line(tmp_path):
 
 
 def test_the_sweep_command_and_package_import_no_ray():
-    code = ("import sys, simulator.cli, simulator.sweep, simulator.backends.ray_replicas; "
-            "simulator.cli.build_parser(); "
+    code = ("import sys, societas.simulator.cli, societas.simulator.sweep, "
+            "societas.simulator.backends.ray_replicas; societas.simulator.cli.build_parser(); "
             "print([m for m in ('ray', 'vllm', 'torch') if m in sys.modules])")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

@@ -9,9 +9,9 @@ from collections import Counter
 import polars as pl
 import pytest
 
-import simulator
-from analysis import calls, events, fields
-from simulator import ConfigError, content_hash
+from societas import simulator
+from societas.analysis import calls, events, fields
+from societas.simulator import ConfigError, content_hash
 
 
 def config(tmp_path, scenario=None, population=None, **extra):

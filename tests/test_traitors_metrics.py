@@ -16,7 +16,7 @@ import json
 import polars as pl
 import pytest
 
-from analysis import social, traitors
+from societas.analysis import social, traitors
 
 GAME_0 = {"t1": "traitor", "t2": "traitor", "f1": "faithful", "f2": "faithful",
           "f3": "faithful", "f4": "faithful"}

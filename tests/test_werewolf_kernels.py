@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from scenarios.werewolf.kernels import (
+from societas.scenarios.werewolf.kernels import (
     attack_options,
     guard_options,
     highest_bidders,

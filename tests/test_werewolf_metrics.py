@@ -8,7 +8,7 @@ import math
 import polars as pl
 import pytest
 
-from analysis import social, werewolf
+from societas.analysis import social, werewolf
 
 ROLES = {"w1": "werewolf", "w2": "werewolf", "s": "seer", "d": "doctor", "v1": "villager",
          "v2": "villager", "v3": "villager", "v4": "villager"}

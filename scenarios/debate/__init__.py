@@ -1,5 +1,5 @@
 """Small-group debates with private and public opinions (DEBATE, Chuang et al. 2025)."""
 
-from scenarios.debate.rules import Debate, DebateConfig
+from societas.scenarios.debate.rules import Debate, DebateConfig
 
 __all__ = ["Debate", "DebateConfig"]

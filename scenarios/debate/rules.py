@@ -47,12 +47,12 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agents import Agent
-from scenarios._templates import Prompts
-from scenarios.opinion.initial import Initial, Levels, check_scale
-from scenarios.opinion.strategies import UPDATERS, stance_words
-from scenarios.opinion.views import Heard, SpeakView, UpdateView
-from simulator import (
+from societas.agents import Agent
+from societas.scenarios._templates import Prompts
+from societas.scenarios.opinion.initial import Initial, Levels, check_scale
+from societas.scenarios.opinion.strategies import UPDATERS, stance_words
+from societas.scenarios.opinion.views import Heard, SpeakView, UpdateView
+from societas.simulator import (
     Choice,
     ConfigError,
     Event,

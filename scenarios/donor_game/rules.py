@@ -51,9 +51,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents import Agent
-from scenarios._templates import Prompts
-from scenarios.donor_game.kernels import (
+from societas.agents import Agent
+from societas.scenarios._templates import Prompts
+from societas.scenarios.donor_game.kernels import (
     Trace,
     TraceEntry,
     apply_move,
@@ -62,9 +62,9 @@ from scenarios.donor_game.kernels import (
     pairings,
     survivors,
 )
-from scenarios.donor_game.strategies import BASELINES
-from scenarios.donor_game.views import Advice, DonationView, Move, StrategyView
-from simulator import (
+from societas.scenarios.donor_game.strategies import BASELINES
+from societas.scenarios.donor_game.views import Advice, DonationView, Move, StrategyView
+from societas.simulator import (
     ConfigError,
     Event,
     Form,

@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from scenarios.donor_game.kernels import Action
-from scenarios.donor_game.views import DonationView, Move
-from simulator import Form, Question, Strategy
+from societas.scenarios.donor_game.kernels import Action
+from societas.scenarios.donor_game.views import DonationView, Move
+from societas.simulator import Form, Question, Strategy
 
 
 def reply(question: Question[Any], action: Action, amount: float) -> Any:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from scenarios.donor_game.kernels import TraceEntry
+from societas.scenarios.donor_game.kernels import TraceEntry
 
 
 class _View(BaseModel):

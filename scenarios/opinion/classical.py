@@ -45,9 +45,9 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents import Agent
-from scenarios.opinion.initial import Initial, Uniform
-from scenarios.opinion.models import (
+from societas.agents import Agent
+from societas.scenarios.opinion.initial import Initial, Uniform
+from societas.scenarios.opinion.models import (
     Deffuant,
     DeGroot,
     FriedkinJohnsen,
@@ -55,8 +55,8 @@ from scenarios.opinion.models import (
     ModelName,
     Voter,
 )
-from simulator import ConfigError, Event, Outcome, RunConfig, Scenario, Sim
-from simulator.graph import influence_matrix, log_network
+from societas.simulator import ConfigError, Event, Outcome, RunConfig, Scenario, Sim
+from societas.simulator.graph import influence_matrix, log_network
 
 
 class OpinionModelConfig(BaseModel):
@@ -147,7 +147,7 @@ class OpinionModel(Scenario):
             return Deffuant(adjacency, cfg.sample, epsilon=cfg.epsilon, mu=cfg.mu)
         if cfg.model == "voter":
             return Voter(adjacency, cfg.sample)
-        from scenarios.opinion.kernels import influence_weights
+        from societas.scenarios.opinion.kernels import influence_weights
 
         weights = influence_weights(adjacency, cfg.self_weight)
         if cfg.model == "degroot":

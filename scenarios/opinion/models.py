@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from scenarios.opinion import kernels
+from societas.scenarios.opinion import kernels
 
 if TYPE_CHECKING:
     import scipy.sparse

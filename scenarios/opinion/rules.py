@@ -71,15 +71,15 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agents import Agent
-from scenarios._templates import Prompts
-from scenarios.opinion.classical import Surveyed
-from scenarios.opinion.initial import Initial, Levels, check_scale
-from scenarios.opinion.strategies import UPDATERS, stance_words
-from scenarios.opinion.topics import LEVELS, TOPICS, Framing
-from scenarios.opinion.views import Heard, ReflectView, SpeakView, UpdateView
-from simulator import Choice, Event, Outcome, Scenario, Sim, Text
-from simulator.graph import link, log_network, sources, unlink
+from societas.agents import Agent
+from societas.scenarios._templates import Prompts
+from societas.scenarios.opinion.classical import Surveyed
+from societas.scenarios.opinion.initial import Initial, Levels, check_scale
+from societas.scenarios.opinion.strategies import UPDATERS, stance_words
+from societas.scenarios.opinion.topics import LEVELS, TOPICS, Framing
+from societas.scenarios.opinion.views import Heard, ReflectView, SpeakView, UpdateView
+from societas.simulator import Choice, Event, Outcome, Scenario, Sim, Text
+from societas.simulator.graph import link, log_network, sources, unlink
 
 PROMPTS = Prompts(__file__)
 LOW, HIGH = -2, 2

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from scenarios.opinion.kernels import (
+from societas.scenarios.opinion.kernels import (
     Rounding,
     deffuant_value,
     degroot_value,
@@ -22,8 +22,8 @@ from scenarios.opinion.kernels import (
     hegselmann_krause_value,
     to_scale,
 )
-from scenarios.opinion.views import ReflectView, SpeakView, UpdateView
-from simulator import Form, Question, Strategy
+from societas.scenarios.opinion.views import ReflectView, SpeakView, UpdateView
+from societas.simulator import Form, Question, Strategy
 
 
 def stance_words(own: float, low: float, high: float) -> str:

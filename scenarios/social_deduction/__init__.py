@@ -1,9 +1,9 @@
 """Shared core of social-deduction games: roles, memories, ballots and parity wins."""
 
-from scenarios.social_deduction.answers import SPEECH_MAX_CHARS, Speech, Summary
-from scenarios.social_deduction.config import BallotRules, MemoryLimits, VotingRules
-from scenarios.social_deduction.events import Announced, RoleAssigned, Summarized, Voted
-from scenarios.social_deduction.kernels import (
+from societas.scenarios.social_deduction.answers import SPEECH_MAX_CHARS, Speech, Summary
+from societas.scenarios.social_deduction.config import BallotRules, MemoryLimits, VotingRules
+from societas.scenarios.social_deduction.events import Announced, RoleAssigned, Summarized, Voted
+from societas.scenarios.social_deduction.kernels import (
     Majority,
     TieBreak,
     Verdict,
@@ -12,9 +12,9 @@ from scenarios.social_deduction.kernels import (
     decide,
     parity_winner,
 )
-from scenarios.social_deduction.moderator import announce, poll, record_roles
-from scenarios.social_deduction.prompts import render_memory, render_transcript
-from scenarios.social_deduction.table import Line, Memory, Note, Public, Table
+from societas.scenarios.social_deduction.moderator import announce, poll, record_roles
+from societas.scenarios.social_deduction.prompts import render_memory, render_transcript
+from societas.scenarios.social_deduction.table import Line, Memory, Note, Public, Table
 
 __all__ = [
     "SPEECH_MAX_CHARS", "Announced", "BallotRules", "Line", "Majority", "Memory",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from scenarios.social_deduction.kernels import Majority, TieBreak
+from societas.scenarios.social_deduction.kernels import Majority, TieBreak
 
 
 class BallotRules(BaseModel):

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from scenarios.social_deduction.events import Announced, RoleAssigned, Voted
-from scenarios.social_deduction.table import Table
-from simulator import Question, Sim
+from societas.scenarios.social_deduction.events import Announced, RoleAssigned, Voted
+from societas.scenarios.social_deduction.table import Table
+from societas.simulator import Question, Sim
 
 
 def announce(sim: Sim, table: Table, text: str) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from scenarios._templates import Prompts
-from scenarios.social_deduction.table import Line, Memory
+from societas.scenarios._templates import Prompts
+from societas.scenarios.social_deduction.table import Line, Memory
 
 BLOCKS = Prompts(__file__)
 

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from scenarios.social_deduction.config import MemoryLimits
+from societas.scenarios.social_deduction.config import MemoryLimits
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from scenarios.social_deduction import BallotRules, MemoryLimits, VotingRules
-from scenarios.social_deduction.answers import SPEECH_MAX_CHARS
-from scenarios.traitors.roles import FAITHFUL, TRAITOR
+from societas.scenarios.social_deduction import BallotRules, MemoryLimits, VotingRules
+from societas.scenarios.social_deduction.answers import SPEECH_MAX_CHARS
+from societas.scenarios.traitors.roles import FAITHFUL, TRAITOR
 
 REFERENCE_BANISHMENT = VotingRules(majority="plurality", tie_break="first_voted", self_vote=True)
 REFERENCE_MURDER = BallotRules(majority="plurality", tie_break="first_voted")

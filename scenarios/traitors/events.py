@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from simulator import Event
+from societas.simulator import Event
 
 
 class Discussed(Event):

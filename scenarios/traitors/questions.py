@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from scenarios._templates import Prompts
-from scenarios.social_deduction import (
+from societas.scenarios._templates import Prompts
+from societas.scenarios.social_deduction import (
     Line,
     Public,
     Speech,
@@ -21,10 +21,10 @@ from scenarios.social_deduction import (
     render_memory,
     render_transcript,
 )
-from scenarios.traitors.config import TraitorsConfig
-from scenarios.traitors.roles import TITLES, TRAITORS
-from scenarios.traitors.views import BallotView, Seat, TalkView
-from simulator import Choice, Form
+from societas.scenarios.traitors.config import TraitorsConfig
+from societas.scenarios.traitors.roles import TITLES, TRAITORS
+from societas.scenarios.traitors.views import BallotView, Seat, TalkView
+from societas.simulator import Choice, Form
 
 PROMPTS = Prompts(__file__)
 TOPICS = 6

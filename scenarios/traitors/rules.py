@@ -79,8 +79,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from agents import Agent
-from scenarios.social_deduction import (
+from societas.agents import Agent
+from societas.scenarios.social_deduction import (
     Line,
     Summarized,
     Table,
@@ -90,13 +90,13 @@ from scenarios.social_deduction import (
     poll,
     record_roles,
 )
-from scenarios.social_deduction.kernels import deal_roles
-from scenarios.traitors.config import TraitorsConfig
-from scenarios.traitors.events import Banished, Discussed, Murdered, Plotted, Reacted
-from scenarios.traitors.questions import Questions
-from scenarios.traitors.roles import FAITHFUL, FAITHFULS, SIDES, TITLES, TRAITOR, TRAITORS
-from scenarios.traitors.strategies import BASELINES
-from simulator import ConfigError, Outcome, PopulationConfig, Scenario, Sim
+from societas.scenarios.social_deduction.kernels import deal_roles
+from societas.scenarios.traitors.config import TraitorsConfig
+from societas.scenarios.traitors.events import Banished, Discussed, Murdered, Plotted, Reacted
+from societas.scenarios.traitors.questions import Questions
+from societas.scenarios.traitors.roles import FAITHFUL, FAITHFULS, SIDES, TITLES, TRAITOR, TRAITORS
+from societas.scenarios.traitors.strategies import BASELINES
+from societas.simulator import ConfigError, Outcome, PopulationConfig, Scenario, Sim
 
 
 class Traitors(Scenario):

@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from scenarios.social_deduction import Line, Speech, Summary
-from scenarios.traitors.views import BallotView, Seat, TalkView
-from simulator import Question, Strategy
+from societas.scenarios.social_deduction import Line, Speech, Summary
+from societas.scenarios.traitors.views import BallotView, Seat, TalkView
+from societas.simulator import Question, Strategy
 
 ACCUSE = re.compile(r"I suspect (\S+)\.")
 PROPOSE = re.compile(r"Target: (\S+)\.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scenarios.social_deduction import Line, Memory
+from societas.scenarios.social_deduction import Line, Memory
 
 
 @dataclass(frozen=True, slots=True)

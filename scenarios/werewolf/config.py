@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from scenarios.social_deduction import MemoryLimits, VotingRules
-from scenarios.social_deduction.answers import SPEECH_MAX_CHARS
-from scenarios.werewolf.roles import CATALOGUE, WEREWOLVES
+from societas.scenarios.social_deduction import MemoryLimits, VotingRules
+from societas.scenarios.social_deduction.answers import SPEECH_MAX_CHARS
+from societas.scenarios.werewolf.roles import CATALOGUE, WEREWOLVES
 
 ARENA_ROLES = {"werewolf": 2, "seer": 1, "doctor": 1, "villager": 4}
 ARENA_VOTE = VotingRules(majority="strict", tie_break="no_elimination", self_vote=False)

@@ -13,18 +13,18 @@ from typing import Any
 
 import numpy as np
 
-from scenarios._templates import Prompts
-from scenarios.social_deduction import (
+from societas.scenarios._templates import Prompts
+from societas.scenarios.social_deduction import (
     Speech,
     Summary,
     Table,
     render_memory,
     render_transcript,
 )
-from scenarios.werewolf.config import WerewolfConfig
-from scenarios.werewolf.roles import CATALOGUE, TITLES
-from scenarios.werewolf.views import DebateView, Seat, SummaryView, TargetView
-from simulator import Choice, Form
+from societas.scenarios.werewolf.config import WerewolfConfig
+from societas.scenarios.werewolf.roles import CATALOGUE, TITLES
+from societas.scenarios.werewolf.views import DebateView, Seat, SummaryView, TargetView
+from societas.simulator import Choice, Form
 
 PROMPTS = Prompts(__file__)
 BIDS = (0, 1, 2, 3, 4)

@@ -78,8 +78,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from agents import Agent
-from scenarios.social_deduction import (
+from societas.agents import Agent
+from societas.scenarios.social_deduction import (
     Summarized,
     Table,
     announce,
@@ -88,9 +88,9 @@ from scenarios.social_deduction import (
     poll,
     record_roles,
 )
-from scenarios.social_deduction.kernels import deal_roles
-from scenarios.werewolf.config import WerewolfConfig
-from scenarios.werewolf.events import (
+from societas.scenarios.social_deduction.kernels import deal_roles
+from societas.scenarios.werewolf.config import WerewolfConfig
+from societas.scenarios.werewolf.events import (
     Attacked,
     Bid,
     Debated,
@@ -102,7 +102,7 @@ from scenarios.werewolf.events import (
     Poisoned,
     Protected,
 )
-from scenarios.werewolf.kernels import (
+from societas.scenarios.werewolf.kernels import (
     attack_options,
     guard_options,
     inspect_options,
@@ -110,10 +110,10 @@ from scenarios.werewolf.kernels import (
     protect_options,
     resolve_night,
 )
-from scenarios.werewolf.questions import Questions
-from scenarios.werewolf.roles import CATALOGUE, SIDES, TITLES, VILLAGERS, WEREWOLVES
-from scenarios.werewolf.strategies import BASELINES
-from simulator import ConfigError, Outcome, PopulationConfig, Scenario, Sim
+from societas.scenarios.werewolf.questions import Questions
+from societas.scenarios.werewolf.roles import CATALOGUE, SIDES, TITLES, VILLAGERS, WEREWOLVES
+from societas.scenarios.werewolf.strategies import BASELINES
+from societas.simulator import ConfigError, Outcome, PopulationConfig, Scenario, Sim
 
 
 @dataclass

@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from scenarios.social_deduction import Line, Speech, Summary
-from scenarios.werewolf.roles import TITLES
-from scenarios.werewolf.views import DebateView, Seat, TargetView
-from simulator import Question, Strategy
+from societas.scenarios.social_deduction import Line, Speech, Summary
+from societas.scenarios.werewolf.roles import TITLES
+from societas.scenarios.werewolf.views import DebateView, Seat, TargetView
+from societas.simulator import Question, Strategy
 
 CLAIM = re.compile(r"I am the Seer\. I inspected (?P<target>\S+): they are a (?P<title>\w+)\.")
 NOBODY = "nobody"

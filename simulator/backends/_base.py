@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator._lifecycle import Lifecycle
-from simulator._requests import Request, Response
+from societas.simulator._lifecycle import Lifecycle
+from societas.simulator._requests import Request, Response
 
 
 class Backend(Lifecycle):

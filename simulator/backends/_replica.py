@@ -15,8 +15,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from simulator._requests import Request, Response
-from simulator.backends._base import Backend
+from societas.simulator._requests import Request, Response
+from societas.simulator.backends._base import Backend
 
 BackendFactory = Callable[[int], Backend]
 """Builds the backend of replica `index` (for backends not in the registry: notebooks, tests)."""
@@ -79,8 +79,8 @@ class ReplicaServer:
     def _build(self) -> Backend:
         if self._factory is not None:
             return self._factory(self.index)
-        from simulator._config import BackendConfig
-        from simulator._registry import build_backend
+        from societas.simulator._config import BackendConfig
+        from societas.simulator._registry import build_backend
 
         return build_backend(BackendConfig.model_validate(self._config or {}))
 

@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Literal
 
-from simulator._requests import RequestKey
+from societas.simulator._requests import RequestKey
 
 Affinity = Literal["game", "agent"]
 

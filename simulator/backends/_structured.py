@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator._questions import Choice, Question
+from societas.simulator._questions import Choice, Question
 
 
 def structured_outputs(question: Question[Any]) -> dict[str, Any]:

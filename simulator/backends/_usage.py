@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulator._requests import Response
+from societas.simulator._requests import Response
 
 
 @dataclass

@@ -24,11 +24,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from simulator._config import BackendConfig, ConfigError, validate_model
-from simulator._requests import Request, Response
-from simulator.backends._base import Backend
-from simulator.backends._structured import response_format, structured_outputs
-from simulator.backends._usage import Stopwatch, Usage
+from societas.simulator._config import BackendConfig, ConfigError, validate_model
+from societas.simulator._requests import Request, Response
+from societas.simulator.backends._base import Backend
+from societas.simulator.backends._structured import response_format, structured_outputs
+from societas.simulator.backends._usage import Stopwatch, Usage
 
 _RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 

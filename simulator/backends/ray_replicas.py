@@ -33,12 +33,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from simulator._config import BackendConfig, ConfigError, validate_model
-from simulator._requests import Request, Response
-from simulator.backends._base import Backend
-from simulator.backends._replica import BackendFactory, ReplicaServer
-from simulator.backends._routing import Affinity, affinity_key, choose, home
-from simulator.backends._usage import count_answers
+from societas.simulator._config import BackendConfig, ConfigError, validate_model
+from societas.simulator._requests import Request, Response
+from societas.simulator.backends._base import Backend
+from societas.simulator.backends._replica import BackendFactory, ReplicaServer
+from societas.simulator.backends._routing import Affinity, affinity_key, choose, home
+from societas.simulator.backends._usage import count_answers
 
 NAMESPACE = "societas"
 ROUTE_LOG_KEYS = 100_000
@@ -89,7 +89,7 @@ def options_from(config: BackendConfig | dict[str, Any]) -> tuple[ReplicaOptions
     extra = {k: v for k, v in raw.items() if k not in BackendConfig.model_fields}
     options: ReplicaOptions = validate_model(ReplicaOptions, extra, "backend")
     replica = validate_model(BackendConfig, options.replica, "backend.replica")
-    from simulator._registry import backend_names
+    from societas.simulator._registry import backend_names
 
     if replica.name == "ray_replicas":
         raise ConfigError("backend.replica.name", "a replica cannot itself be ray_replicas; "
@@ -288,7 +288,7 @@ def start_replicas(options: ReplicaOptions, factory: BackendFactory | None = Non
     """Handles of the replicas `options` names, creating those that do not exist (blocking)."""
     import ray
 
-    from simulator._ray_connect import connect
+    from societas.simulator._ray_connect import connect
 
     connect(options.address)
     _check_resources(options, ray.cluster_resources())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator._history import History, ReplayDivergence
-from simulator._requests import Request, Response
-from simulator.backends._base import Backend
+from societas.simulator._history import History, ReplayDivergence
+from societas.simulator._requests import Request, Response
+from societas.simulator.backends._base import Backend
 
 
 class ReplayBackend(Backend):

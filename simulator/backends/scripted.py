@@ -6,8 +6,8 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from simulator._requests import Request, Response
-from simulator.backends._base import Backend
+from societas.simulator._requests import Request, Response
+from societas.simulator.backends._base import Backend
 
 Handler = Callable[[Request], "str | Awaitable[str]"]
 
@@ -51,7 +51,7 @@ class ScriptedBackend(Backend):
 
 def build(config: Any, **context: Any) -> ScriptedBackend:
     """Registry builder: a scripted stand-in model answering every question at random."""
-    from simulator._strategies import RandomStrategy, StrategyHandler
+    from societas.simulator._strategies import RandomStrategy, StrategyHandler
 
     handler = StrategyHandler({"model": RandomStrategy()})
     return ScriptedBackend(handler, max_batch=config.max_batch)

@@ -26,12 +26,12 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from simulator._config import BackendConfig, validate_model
-from simulator._requests import Request, Response, Sampling
-from simulator.backends._base import Backend
-from simulator.backends._blocking import in_daemon_thread
-from simulator.backends._usage import Stopwatch, Usage
-from simulator.models import EMBEDDED, ModelInfo, resolve_model
+from societas.simulator._config import BackendConfig, validate_model
+from societas.simulator._requests import Request, Response, Sampling
+from societas.simulator.backends._base import Backend
+from societas.simulator.backends._blocking import in_daemon_thread
+from societas.simulator.backends._usage import Stopwatch, Usage
+from societas.simulator.models import EMBEDDED, ModelInfo, resolve_model
 
 
 class TransformersOptions(BaseModel):

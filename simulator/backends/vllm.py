@@ -42,14 +42,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from simulator._config import BackendConfig, validate_model
-from simulator._requests import Request, Response
-from simulator.backends._base import Backend
-from simulator.backends._blocking import in_daemon_thread
-from simulator.backends._reaper import Reaper, child_pids, engine_children
-from simulator.backends._structured import structured_outputs
-from simulator.backends._usage import Stopwatch, Usage
-from simulator.models import EMBEDDED, ModelInfo, resolve_model
+from societas.simulator._config import BackendConfig, validate_model
+from societas.simulator._requests import Request, Response
+from societas.simulator.backends._base import Backend
+from societas.simulator.backends._blocking import in_daemon_thread
+from societas.simulator.backends._reaper import Reaper, child_pids, engine_children
+from societas.simulator.backends._structured import structured_outputs
+from societas.simulator.backends._usage import Stopwatch, Usage
+from societas.simulator.models import EMBEDDED, ModelInfo, resolve_model
 
 CPU_BLOCK_SIZE = 32
 CPU_KV_CACHE_GB = 2.0

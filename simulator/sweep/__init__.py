@@ -8,7 +8,7 @@ Rerunning the command skips completed runs and redoes interrupted or failed ones
 Nothing here imports Ray until a Ray sweep starts.
 """
 
-from simulator.sweep._driver import SweepResult, SweepRun, sweep
-from simulator.sweep._expand import Expansion, RunSpec, expand
+from societas.simulator.sweep._driver import SweepResult, SweepRun, sweep
+from societas.simulator.sweep._expand import Expansion, RunSpec, expand
 
 __all__ = ["Expansion", "RunSpec", "SweepResult", "SweepRun", "expand", "sweep"]

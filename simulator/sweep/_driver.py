@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simulator._config import ConfigError
-from simulator.sweep._executors import Executor, InlineExecutor, PoolExecutor
-from simulator.sweep._expand import Expansion, expand
-from simulator.sweep._group import GroupTask, RunJob, RunReport, _from_manifest
-from simulator.sweep._layout import RunPlace, RunState, place, run_state, sweep_dir
-from simulator.sweep._layout import write_sweep_file as _write_sweep_file
-from simulator.sweep._progress import SweepTally, show
+from societas.simulator._config import ConfigError
+from societas.simulator.sweep._executors import Executor, InlineExecutor, PoolExecutor
+from societas.simulator.sweep._expand import Expansion, expand
+from societas.simulator.sweep._group import GroupTask, RunJob, RunReport, _from_manifest
+from societas.simulator.sweep._layout import RunPlace, RunState, place, run_state, sweep_dir
+from societas.simulator.sweep._layout import write_sweep_file as _write_sweep_file
+from societas.simulator.sweep._progress import SweepTally, show
 
 POLL_S = 0.2
 
@@ -144,7 +144,7 @@ def _job(p: RunPlace) -> RunJob:
 
 def _validate(jobs: list[RunJob], places: list[RunPlace]) -> None:
     """Validate every run's config before anything starts; errors name the run's partition."""
-    from simulator._setup import plan_run
+    from societas.simulator._setup import plan_run
 
     for job, p in zip(jobs, places, strict=True):
         try:
@@ -155,7 +155,7 @@ def _validate(jobs: list[RunJob], places: list[RunPlace]) -> None:
 
 def _executor(ray: str | None, workers: int | None, retries: int) -> Executor:
     if ray is not None:
-        from simulator.sweep._ray import RayExecutor
+        from societas.simulator.sweep._ray import RayExecutor
 
         return RayExecutor(ray, retries=retries)
     count = (os.cpu_count() or 1) if workers is None else workers
@@ -219,6 +219,6 @@ def _replicas_for(jobs: list[RunJob], on_ray: bool) -> Any:
                for job in jobs if job.config.get("backend", {}).get("name") == "ray_replicas"}
     if not (configs and on_ray):
         return contextlib.nullcontext()
-    from simulator.backends.ray_replicas import hold_replicas
+    from societas.simulator.backends.ray_replicas import hold_replicas
 
     return hold_replicas(list(configs.values()))

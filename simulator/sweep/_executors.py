@@ -12,7 +12,7 @@ import multiprocessing as mp
 import queue
 from typing import Any, Protocol
 
-from simulator.sweep._group import GroupTask, RunReport, execute_group
+from societas.simulator.sweep._group import GroupTask, RunReport, execute_group
 
 Finished = tuple[GroupTask, "list[RunReport] | BaseException"]
 

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from simulator._config import ConfigError
-from simulator._log import EVENT_SCHEMA
+from societas.simulator._config import ConfigError
+from societas.simulator._log import EVENT_SCHEMA
 
-CONFIG_MODULE = "scenarios.conf"
+CONFIG_MODULE = "societas.scenarios.conf"
 
 #: Keys the sweep sets itself for every run; sweeping or overriding them is an error.
 RESERVED_KEYS = frozenset({"run_id", "progress"})
@@ -68,7 +68,7 @@ def expand(overrides: Sequence[str]) -> Expansion:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from simulator.cli import _one_line
+    from societas.simulator.cli import _one_line
 
     runs: list[RunSpec] = []
     try:
@@ -137,7 +137,7 @@ def _parse(parser: Any, item: str) -> Any:
     try:
         return parser.parse_override(item)
     except HydraException as err:
-        from simulator.cli import _one_line
+        from societas.simulator.cli import _one_line
 
         raise ConfigError("", f"cannot parse the override {item!r}: {_one_line(err)}") from None
 

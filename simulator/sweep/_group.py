@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulator._clock import now_utc
-from simulator._log import write_json_atomic
-from simulator.backends._base import Backend
-from simulator.sweep._layout import RunState, run_state
-from simulator.sweep._shared import view_of
+from societas.simulator._clock import now_utc
+from societas.simulator._log import write_json_atomic
+from societas.simulator.backends._base import Backend
+from societas.simulator.sweep._layout import RunState, run_state
+from societas.simulator.sweep._shared import view_of
 
 Report = Callable[[dict[str, Any]], None]
 """Where a task sends progress messages (``{"type": "started" | "finished" | "tokens", ...}``)."""
@@ -72,7 +72,7 @@ def execute_group(task: GroupTask, report: Report) -> list[RunReport]:
 
 
 async def _execute(task: GroupTask, report: Report) -> list[RunReport]:
-    from simulator._setup import plan_run
+    from societas.simulator._setup import plan_run
 
     plans = [plan_run(job.config) for job in task.jobs]
     to_play = [run_state(Path(job.run_dir)) is not RunState.COMPLETED for job in task.jobs]
@@ -99,7 +99,7 @@ async def _execute(task: GroupTask, report: Report) -> list[RunReport]:
 
 async def _open_shared(config: Any, stack: contextlib.AsyncExitStack) -> Backend:
     """Build and open the backend the task's runs share (closed when the task ends)."""
-    from simulator._registry import build_backend
+    from societas.simulator._registry import build_backend
 
     backend = build_backend(config)
     await stack.enter_async_context(backend)
@@ -126,7 +126,7 @@ def _one_line(err: BaseException) -> str:
 
 async def _play(job: RunJob, shared: Backend | None, views: list[Backend],
                 report: Report) -> RunReport:
-    from simulator._run import arun
+    from societas.simulator._run import arun
 
     run_dir = Path(job.run_dir)
     state = run_state(run_dir)
@@ -162,8 +162,8 @@ async def redo(run_dir: Path, config: dict[str, Any], backend: Backend | None) -
     The work already logged is kept: `aresume` re-executes the recorded part from the log and
     continues live. A directory killed before its manifest was written is started afresh.
     """
-    from simulator._replay import aresume
-    from simulator._run import arun
+    from societas.simulator._replay import aresume
+    from societas.simulator._run import arun
 
     if (run_dir / "manifest.json").is_file():
         await aresume(run_dir, model_backend=backend, progress=False)

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from simulator._clock import now_utc
-from simulator._config import ConfigError
-from simulator._log import write_json_atomic
-from simulator.sweep._expand import Expansion, RunSpec
+from societas.simulator._clock import now_utc
+from societas.simulator._config import ConfigError
+from societas.simulator._log import write_json_atomic
+from societas.simulator.sweep._expand import Expansion, RunSpec
 
 SWEEP_FILE = "sweep.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulator.sweep._group import RunReport
+from societas.simulator.sweep._group import RunReport
 
 
 @dataclass

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator._ray_connect import connect
-from simulator.sweep._executors import Finished
-from simulator.sweep._group import GroupTask, RunReport, execute_group
+from societas.simulator._ray_connect import connect
+from societas.simulator.sweep._executors import Finished
+from societas.simulator.sweep._group import GroupTask, RunReport, execute_group
 
 
 class _Tally:

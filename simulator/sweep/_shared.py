@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from simulator._requests import Request, Response
-from simulator.backends._base import Backend
-from simulator.backends._usage import count_answers
+from societas.simulator._requests import Request, Response
+from societas.simulator.backends._base import Backend
+from societas.simulator.backends._usage import count_answers
 
 
 class BackendView(Backend):
