@@ -68,11 +68,11 @@ def through_engine(backend: TransformersBackend, agents: int, new_tokens: int) -
     engine = Engine(backends={"scripted": ScriptedBackend(lambda r: ""), "model": backend},
                     log=log, seed=0, sampling=Sampling(temperature=0.7, max_tokens=new_tokens))
 
-    def setup(index: int, eng: Engine):
+    def setup(index: int, host):
         population = Population(Agent(f"a{i:03d}", policy="model") for i in range(agents))
         import numpy as np
 
-        sim = Sim(engine=eng, index=index, seed=0, rng=np.random.default_rng(index), config=None,
+        sim = Sim(host=host, index=index, seed=0, rng=np.random.default_rng(index), config=None,
                   agents=population, graph=None, memory=4)
         return OneRound(), sim
 

@@ -12,7 +12,6 @@ from typing import Any as _Any
 
 from societas.simulator._config import (
     BackendConfig,
-    ConfigError,
     GraphConfig,
     Intervention,
     PolicyGroup,
@@ -20,9 +19,9 @@ from societas.simulator._config import (
     RunConfig,
 )
 from societas.simulator._engine import Counters, Engine, MemoryLog
+from societas.simulator._errors import ConfigError, ReplayDivergence, SimulationError
 from societas.simulator._events import Event, Outcome
-from societas.simulator._history import ReplayDivergence
-from societas.simulator._population import MODEL_POLICY, AgentLike, Population
+from societas.simulator._population import MODEL_POLICY, AgentLike, AgentSpec, Population
 from societas.simulator._questions import (
     UNSET,
     AnswerError,
@@ -42,10 +41,10 @@ from societas.simulator._registry import (
     scenario_names,
 )
 from societas.simulator._requests import Message, Request, RequestKey, Response, Sampling
-from societas.simulator._scenario import AgentSpec, Scenario
+from societas.simulator._scenario import Scenario
 from societas.simulator._seeding import derive_rng, derive_seed
 from societas.simulator._setup import RunPlan, plan_run
-from societas.simulator._sim import Sim, SimulationError
+from societas.simulator._sim import Sim
 from societas.simulator._strategies import FixedStrategy, RandomStrategy, Strategy, StrategyHandler
 from societas.simulator.backends import Backend, ScriptedBackend
 

@@ -31,7 +31,9 @@ class BatchInfo:
 
 
 @dataclass(slots=True)
-class _Slot:
+class Slot:
+    """One live simulation's requests: submitted but not consumed, and answered ones."""
+
     outstanding: int = 0
     ready: int = 0
 
@@ -40,7 +42,7 @@ class _Slot:
         return self.outstanding > 0 and self.ready == 0
 
 
-_Entry = tuple[Request, "asyncio.Future[tuple[Response, BatchInfo]]", _Slot]
+_Entry = tuple[Request, "asyncio.Future[tuple[Response, BatchInfo]]", Slot]
 
 
 @dataclass
@@ -69,12 +71,12 @@ class Batcher:
         self.stats = BatchStats({key: [] for key in backends})
 
     # -- simulations come and go ---------------------------------------------------------------
-    def join(self) -> _Slot:
+    def join(self) -> Slot:
         """Register a live simulation."""
         self._live += 1
-        return _Slot()
+        return Slot()
 
-    def leave(self, slot: _Slot) -> None:
+    def leave(self, slot: Slot) -> None:
         """Unregister a simulation that finished (or failed)."""
         if slot.waiting:
             self._waiting -= 1
@@ -82,7 +84,7 @@ class Batcher:
         self._maybe_flush()
 
     # -- requests ------------------------------------------------------------------------------
-    async def submit(self, slot: _Slot, backend_key: str,
+    async def submit(self, slot: Slot, backend_key: str,
                      request: Request) -> tuple[Response, BatchInfo]:
         """Queue `request` for `backend_key` and wait for its response."""
         future: asyncio.Future[tuple[Response, BatchInfo]] = (
@@ -97,7 +99,7 @@ class Batcher:
             answered = future.done() and not future.cancelled()
             self._change(slot, outstanding=-1, ready=-1 if answered else 0)
 
-    def _change(self, slot: _Slot, outstanding: int = 0, ready: int = 0) -> None:
+    def _change(self, slot: Slot, outstanding: int = 0, ready: int = 0) -> None:
         was_waiting = slot.waiting
         slot.outstanding += outstanding
         slot.ready += ready

@@ -11,13 +11,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-
-class ConfigError(ValueError):
-    """A configuration value is wrong; `str()` is one line naming the key path."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}" if path else message)
-        self.path = path
+from societas.simulator._errors import ConfigError
 
 
 class _Strict(BaseModel):

@@ -13,18 +13,19 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from societas.simulator._batcher import Batcher, BatchInfo
+from societas.simulator._batcher import Batcher, BatchInfo, Slot
 from societas.simulator._clock import now_utc
 from societas.simulator._config import Intervention
+from societas.simulator._errors import ReplayDivergence, SimulationError
 from societas.simulator._events import Event, Outcome
-from societas.simulator._history import History, RecordedCall, ReplayDivergence, describe_key
+from societas.simulator._history import History, RecordedCall, describe_key
 from societas.simulator._lifecycle import Lifecycle
-from societas.simulator._population import MODEL_POLICY, AgentLike
+from societas.simulator._population import MODEL_POLICY, AgentLike, AgentSpec
 from societas.simulator._questions import AnswerError, Question
 from societas.simulator._requests import Request, RequestKey, Response, Sampling
-from societas.simulator._scenario import AgentSpec, Scenario
+from societas.simulator._scenario import Scenario
 from societas.simulator._seeding import derive_rng, derive_seed
-from societas.simulator._sim import Sim, SimulationError
+from societas.simulator._sim import Host, Sim
 from societas.simulator.backends._base import Backend
 
 SCRIPTED = "scripted"
@@ -79,7 +80,31 @@ class Counters:
         return {k: v for k, v in self.__dict__.items() if k != "started"}
 
 
-SimSetup = Callable[[int, "Engine"], tuple[Scenario, Sim]]
+SimSetup = Callable[[int, Host], tuple[Scenario, Sim]]
+"""Builds simulation `index` (its scenario and its `Sim`, wired to the given host)."""
+
+
+class _SimHost:
+    """The engine's side of one simulation: the `Host` its `Sim` calls, with its batching slot."""
+
+    __slots__ = ("_engine", "_slot")
+
+    def __init__(self, engine: Engine, slot: Slot) -> None:
+        self._engine = engine
+        self._slot = slot
+
+    async def answer(self, sim: Sim, agent: AgentLike, question: Question[Any], k: int) -> Any:
+        return await self._engine.answer(sim, agent, question, k, self._slot)
+
+    def record(self, sim: Sim, seq: int, event: Event) -> None:
+        self._engine.record_event(sim, seq, event)
+
+    def spawn(self, spec: AgentSpec) -> AgentLike:
+        return self._engine.make_agent(spec)
+
+    def advanced(self, step: int) -> None:
+        counters = self._engine.counters
+        counters.max_step = max(counters.max_step, step)
 
 
 class Engine(Lifecycle):
@@ -132,8 +157,7 @@ class Engine(Lifecycle):
             slot = self.batcher.join()
             sim: Sim | None = None
             try:
-                scenario, sim = setup(index, self)
-                sim._slot = slot
+                scenario, sim = setup(index, _SimHost(self, slot))
                 result = await scenario.run(sim)
                 outcomes[index] = self._finish(sim, result)
                 self.counters.simulations_done += 1
@@ -192,9 +216,10 @@ class Engine(Lifecycle):
         })
 
     # -- asking --------------------------------------------------------------------------------
-    async def answer(self, sim: Sim, agent: AgentLike, question: Question[Any], step: int,
-                     k: int) -> Any:
+    async def answer(self, sim: Sim, agent: AgentLike, question: Question[Any], k: int,
+                     slot: Slot) -> Any:
         """Ask until the answer parses (at most `max_attempts`), else use the fallback."""
+        step = sim.step
         if self._forced:
             forced = self._forced.get((sim.index, agent.id, step, question.name),
                                       self._forced.get((None, agent.id, step, question.name)))
@@ -211,7 +236,7 @@ class Engine(Lifecycle):
             backend_key = self._route(sim, agent, question, key, is_model, recorded)
             self.counters.requests += 1
             self.counters.replayed += recorded is not None
-            response, info = await self.batcher.submit(sim._slot, backend_key, request)
+            response, info = await self.batcher.submit(slot, backend_key, request)
             try:
                 if response.error is not None:
                     raise AnswerError(f"backend error: {response.error}")

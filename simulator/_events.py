@@ -21,6 +21,13 @@ class Event(BaseModel):
     actor: str | None = None
     target: str | None = None
 
+    def removes(self) -> tuple[str, ...]:
+        """Agents this event takes out of play (eliminated, exiled, not selected).
+
+        The engine refuses to ask them anything afterwards; by default, nobody.
+        """
+        return ()
+
     def data(self) -> dict[str, Any]:
         """The event's fields other than actor and target, as JSON-compatible values."""
         return self.model_dump(mode="json", exclude=_COLUMNS)

@@ -13,17 +13,13 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from societas.simulator._errors import ReplayDivergence
 from societas.simulator._requests import Request, RequestKey
-from societas.simulator._sim import SimulationError
 
 KeyTuple = tuple[int, str, int, int, int]
 EventIdentity = tuple[Any, ...]
 
 _EVENT_FIELDS = ("step", "phase", "kind", "actor", "target", "data")
-
-
-class ReplayDivergence(SimulationError):
-    """Re-execution asked something the recorded run did not ask, or asked it differently."""
 
 
 @dataclass(frozen=True, slots=True)

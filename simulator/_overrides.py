@@ -6,7 +6,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from societas.simulator._config import ConfigError
+from societas.simulator._errors import ConfigError
 
 GROUPS = ("scenario", "backend", "population", "graph")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -12,6 +13,16 @@ from societas.simulator._requests import Message
 
 MODEL_POLICY = "model"
 """The policy name of agents answered by the run's model backend."""
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """Everything needed to create one agent."""
+
+    id: str
+    policy: str
+    persona: dict[str, Any] = field(default_factory=dict)
+    memory: int = 20
 
 
 @runtime_checkable

@@ -22,7 +22,7 @@ def connect(address: str | None) -> bool:
         try:
             ray.init(address=address)  # options like the dashboard belong to the cluster
         except (ConnectionError, ray.exceptions.AuthenticationError) as err:
-            from societas.simulator._config import ConfigError
+            from societas.simulator._errors import ConfigError
 
             hint = ("; Ray's token authentication needs RAY_AUTH_MODE=token and the cluster's "
                     "token (RAY_AUTH_TOKEN or ~/.ray/auth_token) when joining by address"

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
-from societas.simulator._config import ConfigError
+from societas.simulator._errors import ConfigError
 
 if TYPE_CHECKING:
     from societas.simulator._config import BackendConfig

@@ -17,7 +17,7 @@ from typing import Any
 
 from societas.simulator._clock import now_utc
 from societas.simulator._config import RunConfig
-from societas.simulator._engine import MODEL, REPLAY, SCRIPTED, Counters, Engine, LogSink
+from societas.simulator._engine import MODEL, REPLAY, SCRIPTED, Counters, Engine, LogSink, SimSetup
 from societas.simulator._events import Outcome
 from societas.simulator._history import History, ResumeSink
 from societas.simulator._log import RunLog
@@ -27,7 +27,7 @@ from societas.simulator._requests import Sampling
 from societas.simulator._scenario import Scenario
 from societas.simulator._seeding import derive_rng, derive_seed
 from societas.simulator._setup import RunPlan, build_population, plan_run
-from societas.simulator._sim import Sim
+from societas.simulator._sim import Host, Sim
 from societas.simulator._strategies import StrategyHandler
 from societas.simulator.backends import Backend, ScriptedBackend
 from societas.simulator.backends.replay import ReplayBackend
@@ -132,17 +132,19 @@ async def execute(plan: RunPlan, run_dir: Path, *, manifest: dict[str, Any],
                      time.perf_counter() - started)
 
 
-def _setup(plan: RunPlan) -> Any:
+def _setup(plan: RunPlan) -> SimSetup:
     cfg = plan.config
+    scenario_cls = plan.scenario_cls
 
-    def setup(index: int, engine: Engine) -> tuple[Scenario, Sim]:
+    def setup(index: int, host: Host) -> tuple[Scenario, Sim]:
         agents = build_population(plan, index)
         # Each simulation draws its own graph unless graph.seed pins one for all.
         graph = build_graph(agents.ids, cfg.graph, derive_seed(cfg.seed, "sim", index))
-        sim = Sim(engine=engine, index=index, seed=cfg.seed,
+        sim = Sim(host=host, index=index, seed=cfg.seed,
                   rng=derive_rng(cfg.seed, "sim", index), config=plan.scenario_config,
-                  agents=agents, graph=graph, memory=cfg.population.memory)
-        return plan.scenario_cls(plan.scenario_config), sim
+                  agents=agents, graph=graph, memory=cfg.population.memory,
+                  events=scenario_cls.events, questions=scenario_cls.questions)
+        return scenario_cls(plan.scenario_config), sim
 
     return setup
 

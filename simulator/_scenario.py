@@ -3,36 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 from societas.simulator._config import PopulationConfig, RunConfig
-from societas.simulator._events import Outcome
-from societas.simulator._population import AgentLike
+from societas.simulator._events import Event, Outcome
+from societas.simulator._population import AgentLike, AgentSpec
 from societas.simulator._strategies import Strategy
 
 if TYPE_CHECKING:
     from societas.simulator._sim import Sim
 
 
-@dataclass(frozen=True)
-class AgentSpec:
-    """Everything needed to create one agent."""
-
-    id: str
-    policy: str
-    persona: dict[str, Any] = field(default_factory=dict)
-    memory: int = 20
-
-
 class Scenario:
     """Base class of scenarios. One instance plays one simulation.
 
     Subclasses set `name`, `Config` (a pydantic model), `strategies` (their scripted baselines),
-    `make_agent` (how an `AgentSpec` becomes an agent), and implement `run`. Rules are pure: all
-    randomness comes from ``sim.rng`` and every decision goes through ``sim.ask``.
+    `make_agent` (how an `AgentSpec` becomes an agent), declare the `events` they emit and the
+    `questions` they ask, and implement `run`. Rules are pure: all randomness comes from
+    ``sim.rng`` and every decision goes through ``sim.ask``.
     """
 
     name: ClassVar[str]
@@ -44,12 +34,26 @@ class Scenario:
 
     strategies: ClassVar[tuple[type[Strategy], ...]] = ()
     make_agent: ClassVar[Callable[[AgentSpec], AgentLike]]
+    events: ClassVar[tuple[type[Event], ...]] = ()
+    """Every event class `run` emits (the outcome aside). When declared, `Sim.emit` refuses any
+    other, and `simulator.testing.check_scenario` validates each logged event against its class."""
+    questions: ClassVar[frozenset[str]] = frozenset()
+    """The name (rulebook verb) of every question `run` asks. When declared, `Sim.ask` refuses
+    any other, and strategies' verb tables and interventions are checked against it."""
     smoke: ClassVar[dict[str, Any]] = {}
     """Config overrides for a small, quick run (``{"scenario": {...}, "population": {...}}``),
     used by `simulator.testing.check_scenario` and smoke runs."""
 
     def __init__(self, config: BaseModel) -> None:
         self.config = config
+
+    @classmethod
+    def max_steps(cls, config: BaseModel, run: RunConfig) -> int | None:
+        """An upper bound on the steps of one simulation (checked by the contract test).
+
+        None (the default) when the scenario cannot bound it.
+        """
+        return None
 
     @classmethod
     def check_population(cls, config: BaseModel, population: PopulationConfig) -> None:

@@ -8,10 +8,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from societas.simulator._config import ConfigError, PopulationConfig, RunConfig, validate_model
-from societas.simulator._population import MODEL_POLICY, Population
+from societas.simulator._config import PopulationConfig, RunConfig, validate_model
+from societas.simulator._errors import ConfigError
+from societas.simulator._population import MODEL_POLICY, AgentSpec, Population
 from societas.simulator._registry import backend_names, get_scenario
-from societas.simulator._scenario import AgentSpec, Scenario
+from societas.simulator._scenario import Scenario
 from societas.simulator._seeding import derive_rng
 from societas.simulator._strategies import Strategy, strategy_table
 from societas.simulator.graph import check_graph

@@ -4,26 +4,38 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 from pydantic import BaseModel
 
-from societas.simulator._events import Event
-from societas.simulator._population import AgentLike, Population
+from societas.simulator._errors import SimulationError
+from societas.simulator._events import Event, Outcome
+from societas.simulator._population import AgentLike, AgentSpec, Population
 from societas.simulator._questions import Question
-from societas.simulator._scenario import AgentSpec
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from societas.simulator._engine import Engine
-
 A = TypeVar("A")
 
 
-class SimulationError(RuntimeError):
-    """A simulation failed; the message says which one, at which step and phase."""
+class Host(Protocol):
+    """What a `Sim` needs from whoever runs it (the engine, one host per simulation)."""
+
+    async def answer(self, sim: Sim, agent: AgentLike, question: Question[A], k: int) -> A:
+        """The validated answer of `agent` to its `k`-th question of the current step."""
+        ...
+
+    def record(self, sim: Sim, seq: int, event: Event) -> None:
+        """Log `event` as the simulation's `seq`-th event."""
+
+    def spawn(self, spec: AgentSpec) -> AgentLike:
+        """Build an agent that joins mid-run."""
+        ...
+
+    def advanced(self, step: int) -> None:
+        """The simulation's clock reached `step`."""
 
 
 class Sim:
@@ -38,12 +50,19 @@ class Sim:
         graph: the social graph, or None when the run has none.
         step: the clock, advanced by `advance`.
         phase: the current phase name.
+
+    Args:
+        events: the event classes the scenario declares (`Scenario.events`); when given,
+            emitting any other (but the `Outcome`) is an error.
+        questions: the question names the scenario declares (`Scenario.questions`); when given,
+            asking any other is an error.
     """
 
-    def __init__(self, *, engine: Engine, index: int, seed: int, rng: np.random.Generator,
+    def __init__(self, *, host: Host, index: int, seed: int, rng: np.random.Generator,
                  config: BaseModel, agents: Population, graph: nx.Graph | None,
-                 memory: int) -> None:
-        self._engine = engine
+                 memory: int, events: Iterable[type[Event]] = (),
+                 questions: Iterable[str] = ()) -> None:
+        self._host = host
         self.index = index
         self.seed = seed
         self.rng = rng
@@ -53,8 +72,10 @@ class Sim:
         self.step = 0
         self.phase = "setup"
         self._memory = memory
+        self._events = frozenset(events) | {Outcome} if events else frozenset()
+        self._questions = frozenset(questions)
         self._asked: dict[str, int] = {}
-        self._slot: Any = None  # the engine's batching slot for this simulation
+        self._removed: dict[str, str] = {}
         self._seq = 0
 
     # -- time ----------------------------------------------------------------------------------
@@ -62,7 +83,7 @@ class Sim:
         """Move the clock one step (optionally entering `phase`); returns the new step."""
         self.step += 1
         self._asked.clear()
-        self._engine.counters.max_step = max(self._engine.counters.max_step, self.step)
+        self._host.advanced(self.step)
         if phase is not None:
             self.phase = phase
         return self.step
@@ -75,9 +96,18 @@ class Sim:
     async def ask(self, agent_id: str, question: Question[A]) -> A:
         """Ask one agent; returns its validated answer (or the question's fallback)."""
         agent = self._agent(agent_id)
+        if agent_id in self._removed:
+            raise SimulationError(f"{self.where()}: agent {agent_id!r} was asked "
+                                  f"{question.name!r} after it left play "
+                                  f"({self._removed[agent_id]})")
+        if self._questions and question.name not in self._questions:
+            declared = ", ".join(sorted(self._questions))
+            raise SimulationError(f"{self.where()}: question {question.name!r} is not among the "
+                                  f"scenario's declared questions ({declared}); add it to the "
+                                  "scenario's `questions`")
         k = self._asked.get(agent_id, 0)
         self._asked[agent_id] = k + 1
-        return await self._engine.answer(self, agent, question, self.step, k)
+        return await self._host.answer(self, agent, question, k)
 
     async def ask_all(self, questions: Mapping[str, Question[Any]]) -> dict[str, Any]:
         """Ask several agents at once (batched together); answers keyed like `questions`."""
@@ -87,9 +117,18 @@ class Sim:
 
     # -- recording and telling -----------------------------------------------------------------
     def emit(self, event: Event) -> None:
-        """Record an event at the current step and phase."""
-        self._engine.record_event(self, self._seq, event)
+        """Record an event at the current step and phase.
+
+        Agents the event takes out of play (`Event.removes`) are never asked again.
+        """
+        if self._events and type(event) not in self._events:
+            raise SimulationError(f"{self.where()}: {type(event).__name__} (kind "
+                                  f"{event.kind!r}) is not among the scenario's declared events; "
+                                  "add it to the scenario's `events`")
+        self._host.record(self, self._seq, event)
         self._seq += 1
+        for agent_id in event.removes():
+            self._removed[agent_id] = f"{event.kind!r} at step {self.step}"
 
     def tell(self, agent_ids: str | Iterable[str], text: str) -> None:
         """Add `text` to the memory of one or several agents."""
@@ -106,9 +145,13 @@ class Sim:
         """Create a new agent mid-run (e.g. a new generation) and add it to `agents`."""
         spec = AgentSpec(id=agent_id, policy=policy, persona=dict(persona or {}),
                          memory=self._memory)
-        agent = self._engine.make_agent(spec)
+        agent = self._host.spawn(spec)
         self.agents.add(agent)
         return agent
+
+    def in_play(self, agent_id: str) -> bool:
+        """Whether `agent_id` may still be asked (no event has removed it)."""
+        return agent_id not in self._removed
 
     def where(self) -> str:
         """Where the simulation is, for error messages."""

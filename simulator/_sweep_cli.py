@@ -38,7 +38,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from societas.simulator._config import ConfigError
+    from societas.simulator._errors import ConfigError
     from societas.simulator.sweep import sweep
 
     if args.runs_per_task is not None and args.runs_per_task < 1:

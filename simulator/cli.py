@@ -12,9 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from societas.simulator._config import ConfigError
-from societas.simulator._history import ReplayDivergence
-from societas.simulator._sim import SimulationError
+from societas.simulator._errors import ConfigError, ReplayDivergence, SimulationError
 from societas.simulator._sweep_cli import add_sweep_parser
 
 CONFIG_MODULE = "societas.scenarios.conf"

@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from societas.simulator._config import ConfigError, GraphConfig, validate_model
+from societas.simulator._config import GraphConfig, validate_model
+from societas.simulator._errors import ConfigError
 from societas.simulator._events import Event
 from societas.simulator._seeding import derive_seed
 
@@ -471,6 +472,10 @@ class Unlinked(Event):
 
     kind: ClassVar[str] = "unlinked"
     reason: str
+
+
+GRAPH_EVENTS: tuple[type[Event], ...] = (NetworkBuilt, Linked, Unlinked)
+"""The events `log_network`, `link` and `unlink` emit (for a scenario's `events`)."""
 
 
 def log_network(sim: Sim, *, edges: bool = True) -> None:

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from societas.simulator._config import ConfigError
+from societas.simulator._errors import ConfigError
 
 EMBEDDED = "smollm2-135m"
 """The name that selects the embedded default model in ``backend.model``."""

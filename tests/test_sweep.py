@@ -158,6 +158,7 @@ class ExplodingGame(DonorGame):
     """The donor game, except that it raises when `explode` is set (a failing run)."""
 
     name = "exploding_donor_game"
+    events = (*DonorGame.events, Exploded)
 
     class Config(DonorGameConfig):
         explode: bool = False

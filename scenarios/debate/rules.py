@@ -59,6 +59,7 @@ from societas.simulator import (
     Form,
     Outcome,
     PopulationConfig,
+    RunConfig,
     Scenario,
     Sim,
     Text,
@@ -156,9 +157,16 @@ class Debate(Scenario):
     Config = DebateConfig
     strategies = UPDATERS
     make_agent = staticmethod(Agent.from_spec)
+    events = (Grouped, Rated, Tweeted, Messaged)
+    questions = frozenset({"rate", "tweet", "message"})
     smoke: ClassVar[dict[str, Any]] = {"scenario": {"rounds": 2}, "population": {"size": 8}}
 
     config: DebateConfig
+
+    @classmethod
+    def max_steps(cls, config: BaseModel, run: RunConfig) -> int:
+        assert isinstance(config, DebateConfig)
+        return 1 + config.rounds * (2 + 2 * config.chat_turns)  # ratings, tweets, chat turns
 
     @classmethod
     def check_population(cls, config: BaseModel, population: PopulationConfig) -> None:

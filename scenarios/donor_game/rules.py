@@ -71,6 +71,7 @@ from societas.simulator import (
     Number,
     Outcome,
     PopulationConfig,
+    RunConfig,
     Scenario,
     Sim,
     Text,
@@ -138,6 +139,10 @@ class Scored(Event):
     rank: int
     survived: bool
 
+    def removes(self) -> tuple[str, ...]:
+        """An agent that does not survive selection plays no more."""
+        return () if self.survived or self.actor is None else (self.actor,)
+
 
 class Born(Event):
     """A new agent joins, taking a survivor's policy and persona."""
@@ -156,6 +161,8 @@ class DonorGame(Scenario):
     Config = DonorGameConfig
     strategies = BASELINES
     make_agent = staticmethod(Agent.from_spec)
+    events = (GenerationStarted, StrategyChosen, Donated, Scored, Born)
+    questions = frozenset({"strategy", "donate"})
     smoke: ClassVar[dict[str, Any]] = {"scenario": {"generations": 2, "rounds": 4},
                                        "population": {"size": 6}}
 
@@ -166,6 +173,11 @@ class DonorGame(Scenario):
         if population.size < 2 or population.size % 2:
             raise ConfigError("population.size", f"the donor game pairs two equal halves, so it "
                               f"needs an even size >= 2 (got {population.size})")
+
+    @classmethod
+    def max_steps(cls, config: BaseModel, run: RunConfig) -> int:
+        assert isinstance(config, DonorGameConfig)
+        return config.generations * (1 + config.rounds)  # a strategy step, then the rounds
 
     async def run(self, sim: Sim) -> Outcome:
         cfg = self.config

@@ -56,7 +56,7 @@ from societas.scenarios.opinion.models import (
     Voter,
 )
 from societas.simulator import ConfigError, Event, Outcome, RunConfig, Scenario, Sim
-from societas.simulator.graph import influence_matrix, log_network
+from societas.simulator.graph import GRAPH_EVENTS, influence_matrix, log_network
 
 
 class OpinionModelConfig(BaseModel):
@@ -92,10 +92,16 @@ class OpinionModel(Scenario):
     name = "opinion_model"
     Config = OpinionModelConfig
     make_agent = staticmethod(Agent.from_spec)
+    events = (Surveyed, *GRAPH_EVENTS)
     smoke: ClassVar[dict[str, Any]] = {"scenario": {"steps": 5}, "population": {"size": 30},
                                        "graph": {"name": "barabasi_albert", "m": 2}}
 
     config: OpinionModelConfig
+
+    @classmethod
+    def max_steps(cls, config: BaseModel, run: RunConfig) -> int:
+        assert isinstance(config, OpinionModelConfig)
+        return config.steps
 
     @classmethod
     def check_run(cls, config: BaseModel, run: RunConfig) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from societas.scenarios.opinion import kernels
+import societas.scenarios.opinion.kernels as kernels
 
 if TYPE_CHECKING:
     import scipy.sparse

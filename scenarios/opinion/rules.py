@@ -78,8 +78,8 @@ from societas.scenarios.opinion.initial import Initial, Levels, check_scale
 from societas.scenarios.opinion.strategies import UPDATERS, stance_words
 from societas.scenarios.opinion.topics import LEVELS, TOPICS, Framing
 from societas.scenarios.opinion.views import Heard, ReflectView, SpeakView, UpdateView
-from societas.simulator import Choice, Event, Outcome, Scenario, Sim, Text
-from societas.simulator.graph import link, log_network, sources, unlink
+from societas.simulator import Choice, Event, Outcome, RunConfig, Scenario, Sim, Text
+from societas.simulator.graph import GRAPH_EVENTS, link, log_network, sources, unlink
 
 PROMPTS = Prompts(__file__)
 LOW, HIGH = -2, 2
@@ -153,10 +153,17 @@ class OpinionDynamics(Scenario):
     Config = OpinionDynamicsConfig
     strategies = UPDATERS
     make_agent = staticmethod(Agent.from_spec)
+    events = (Posted, Reported, Reflected, Surveyed, *GRAPH_EVENTS)
+    questions = frozenset({"post", "report", "reflect"})
     smoke: ClassVar[dict[str, Any]] = {"scenario": {"steps": 8}, "population": {"size": 6},
                                        "graph": {"name": "complete"}}
 
     config: OpinionDynamicsConfig
+
+    @classmethod
+    def max_steps(cls, config: BaseModel, run: RunConfig) -> int:
+        assert isinstance(config, OpinionDynamicsConfig)
+        return config.steps
 
     async def run(self, sim: Sim) -> Outcome:
         cfg = self.config

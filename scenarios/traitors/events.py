@@ -38,6 +38,9 @@ class Banished(Event):
     counts: dict[str, int]
     reason: str
 
+    def removes(self) -> tuple[str, ...]:
+        return (self.target,) if self.target else ()
+
 
 class Plotted(Event):
     """A traitor spoke in the secret meeting (``stage``: proposal, then consensus)."""
@@ -55,3 +58,6 @@ class Murdered(Event):
     round: int
     counts: dict[str, int]
     reason: str
+
+    def removes(self) -> tuple[str, ...]:
+        return (self.target,) if self.target else ()

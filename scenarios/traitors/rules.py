@@ -81,9 +81,12 @@ from pydantic import BaseModel
 
 from societas.agents import Agent
 from societas.scenarios.social_deduction import (
+    Announced,
     Line,
+    RoleAssigned,
     Summarized,
     Table,
+    Voted,
     announce,
     decide,
     parity_winner,
@@ -96,7 +99,7 @@ from societas.scenarios.traitors.events import Banished, Discussed, Murdered, Pl
 from societas.scenarios.traitors.questions import Questions
 from societas.scenarios.traitors.roles import FAITHFUL, FAITHFULS, SIDES, TITLES, TRAITOR, TRAITORS
 from societas.scenarios.traitors.strategies import BASELINES
-from societas.simulator import ConfigError, Outcome, PopulationConfig, Scenario, Sim
+from societas.simulator import ConfigError, Outcome, PopulationConfig, RunConfig, Scenario, Sim
 
 
 class Traitors(Scenario):
@@ -106,9 +109,20 @@ class Traitors(Scenario):
     Config = TraitorsConfig
     strategies = BASELINES
     make_agent = staticmethod(Agent.from_spec)
+    events = (RoleAssigned, Announced, Voted, Summarized, Discussed, Reacted, Banished, Plotted,
+              Murdered)
+    questions = frozenset({"introduce", "discuss", "react", "summarize", "vote", "plot",
+                           "murder"})
     smoke: ClassVar[dict[str, Any]] = {"population": {"size": 10}}
 
     config: TraitorsConfig
+
+    @classmethod
+    def max_steps(cls, config: BaseModel, run: RunConfig) -> int:
+        assert isinstance(config, TraitorsConfig)
+        # introductions, then per round: two discussion passes and notes, the vote, reactions
+        # and notes, the secret meeting's two stages and the murder
+        return 1 + config.max_rounds * 9
 
     @classmethod
     def check_population(cls, config: BaseModel, population: PopulationConfig) -> None:

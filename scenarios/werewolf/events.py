@@ -57,6 +57,9 @@ class Killed(Event):
     round: int
     cause: Literal["attack", "poison"]
 
+    def removes(self) -> tuple[str, ...]:
+        return (self.target,) if self.target else ()
+
 
 class Bid(Event):
     """One bidding round before a debate turn; ``actor`` won the floor."""
@@ -83,3 +86,6 @@ class Exiled(Event):
     round: int
     counts: dict[str, int]
     reason: str
+
+    def removes(self) -> tuple[str, ...]:
+        return (self.target,) if self.target else ()

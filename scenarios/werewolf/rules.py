@@ -80,8 +80,11 @@ from pydantic import BaseModel
 
 from societas.agents import Agent
 from societas.scenarios.social_deduction import (
+    Announced,
+    RoleAssigned,
     Summarized,
     Table,
+    Voted,
     announce,
     decide,
     parity_winner,
@@ -113,7 +116,7 @@ from societas.scenarios.werewolf.kernels import (
 from societas.scenarios.werewolf.questions import Questions
 from societas.scenarios.werewolf.roles import CATALOGUE, SIDES, TITLES, VILLAGERS, WEREWOLVES
 from societas.scenarios.werewolf.strategies import BASELINES
-from societas.simulator import ConfigError, Outcome, PopulationConfig, Scenario, Sim
+from societas.simulator import ConfigError, Outcome, PopulationConfig, RunConfig, Scenario, Sim
 
 
 @dataclass
@@ -133,9 +136,20 @@ class Werewolf(Scenario):
     Config = WerewolfConfig
     strategies = BASELINES
     make_agent = staticmethod(Agent.from_spec)
+    events = (RoleAssigned, Announced, Voted, Summarized, Attacked, Protected, Guarded,
+              Inspected, Healed, Poisoned, Killed, Bid, Debated, Exiled)
+    questions = frozenset({"attack", "protect", "guard", "inspect", "heal", "poison", "bid",
+                           "debate", "vote", "summarize"})
     smoke: ClassVar[dict[str, Any]] = {"population": {"size": 8}}
 
     config: WerewolfConfig
+
+    @classmethod
+    def max_steps(cls, config: BaseModel, run: RunConfig) -> int:
+        assert isinstance(config, WerewolfConfig)
+        turns = config.debate_turns
+        straw_polls = turns - 1 if config.synthetic_votes else 0
+        return config.max_rounds * (1 + turns + straw_polls + 2)  # night, debate, vote, notes
 
     @classmethod
     def check_population(cls, config: BaseModel, population: PopulationConfig) -> None:

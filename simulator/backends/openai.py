@@ -24,7 +24,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from societas.simulator._config import BackendConfig, ConfigError, validate_model
+from societas.simulator._config import BackendConfig, validate_model
+from societas.simulator._errors import ConfigError
 from societas.simulator._requests import Request, Response
 from societas.simulator.backends._base import Backend
 from societas.simulator.backends._structured import response_format, structured_outputs

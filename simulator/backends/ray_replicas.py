@@ -33,7 +33,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from societas.simulator._config import BackendConfig, ConfigError, validate_model
+from societas.simulator._config import BackendConfig, validate_model
+from societas.simulator._errors import ConfigError
 from societas.simulator._requests import Request, Response
 from societas.simulator.backends._base import Backend
 from societas.simulator.backends._replica import BackendFactory, ReplicaServer

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from societas.simulator._history import History, ReplayDivergence
+from societas.simulator._errors import ReplayDivergence
+from societas.simulator._history import History
 from societas.simulator._requests import Request, Response
 from societas.simulator.backends._base import Backend
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from societas.simulator._config import ConfigError
+from societas.simulator._errors import ConfigError
 from societas.simulator.sweep._executors import Executor, InlineExecutor, PoolExecutor
 from societas.simulator.sweep._expand import Expansion, expand
 from societas.simulator.sweep._group import GroupTask, RunJob, RunReport, _from_manifest

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from societas.simulator._config import ConfigError
+from societas.simulator._errors import ConfigError
 from societas.simulator._log import EVENT_SCHEMA
 
 CONFIG_MODULE = "societas.scenarios.conf"

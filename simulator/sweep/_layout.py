@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from societas.simulator._clock import now_utc
-from societas.simulator._config import ConfigError
+from societas.simulator._errors import ConfigError
 from societas.simulator._log import write_json_atomic
 from societas.simulator.sweep._expand import Expansion, RunSpec
 
