@@ -38,6 +38,7 @@ from societas.simulator._registry import (
     get_scenario,
     register_backend,
     register_scenario,
+    register_strategy,
     scenario_names,
 )
 from societas.simulator._requests import Message, Request, RequestKey, Response, Sampling
@@ -45,7 +46,13 @@ from societas.simulator._scenario import Scenario
 from societas.simulator._seeding import derive_rng, derive_seed
 from societas.simulator._setup import RunPlan, plan_run
 from societas.simulator._sim import Sim
-from societas.simulator._strategies import FixedStrategy, RandomStrategy, Strategy, StrategyHandler
+from societas.simulator._strategies import (
+    FixedStrategy,
+    RandomStrategy,
+    Strategy,
+    StrategyHandler,
+    answers,
+)
 from societas.simulator.backends import Backend, ScriptedBackend
 
 if _TYPE_CHECKING:
@@ -68,7 +75,8 @@ __all__ = [
     "RunResult", "Sampling", "Scenario", "ScriptedBackend", "Sim", "SimulationError", "Strategy",
     "StrategyHandler", "Text", "arun", "backend_names", "build_backend", "content_hash",
     "derive_rng", "derive_seed", "fork", "get_scenario", "plan_run", "read_manifest", "read_table",
-    "register_backend", "register_scenario", "replay", "resume", "run", "scenario_names",
+    "register_backend", "register_scenario", "register_strategy", "answers", "replay", "resume",
+    "run", "scenario_names",
 ]
 
 

@@ -11,10 +11,10 @@ from pydantic import BaseModel
 from societas.simulator._config import PopulationConfig, RunConfig, validate_model
 from societas.simulator._errors import ConfigError
 from societas.simulator._population import MODEL_POLICY, AgentSpec, Population
-from societas.simulator._registry import backend_names, get_scenario
+from societas.simulator._registry import backend_names, get_scenario, scenario_names, strategies_for
 from societas.simulator._scenario import Scenario
 from societas.simulator._seeding import derive_rng
-from societas.simulator._strategies import Strategy, strategy_table
+from societas.simulator._strategies import Strategy
 from societas.simulator.graph import check_graph
 
 
@@ -51,13 +51,13 @@ def plan_run(raw: RunConfig | Mapping[str, Any]) -> RunPlan:
     if grouped > population.size:
         raise ConfigError("population.groups", f"the groups hold {grouped} agents but "
                           f"population.size is {population.size}")
-    table = strategy_table(scenario_cls.strategies)
+    table = strategies_for(scenario_cls)
     policies: dict[str, Strategy] = {}
     scripted = config.backend.name == "scripted"
     default_policy = MODEL_POLICY
     if scripted or grouped == population.size:
         default_policy = _add_policy(policies, table, population.strategy, population.params,
-                                     "population")
+                                     "population", scenario_cls)
     elif population.strategy != "random" or population.params:
         raise ConfigError("population.strategy", f"{population.strategy!r} would be ignored: "
                           f"with backend={config.backend.name} every agent outside "
@@ -67,7 +67,8 @@ def plan_run(raw: RunConfig | Mapping[str, Any]) -> RunPlan:
         name = group.strategy or (population.strategy if scripted else None)
         if name is not None:
             params = group.params if group.strategy else population.params
-            _add_policy(policies, table, name, params, f"population.groups.{i}")
+            _add_policy(policies, table, name, params, f"population.groups.{i}", scenario_cls)
+    _check_interventions(config, scenario_cls)
     scenario_cls.check_run(scenario_config, config)
     return RunPlan(config, scenario_cls, scenario_config, policies, default_policy)
 
@@ -80,7 +81,7 @@ def policy_id(name: str, params: Mapping[str, Any]) -> str:
 
 
 def _add_policy(policies: dict[str, Strategy], table: dict[str, type[Strategy]], name: str,
-                params: Mapping[str, Any], path: str) -> str:
+                params: Mapping[str, Any], path: str, scenario_cls: type[Scenario]) -> str:
     if name == MODEL_POLICY:
         raise ConfigError(f"{path}.strategy", f"{MODEL_POLICY!r} is reserved; leave the strategy "
                           "unset for agents answered by the model")
@@ -88,9 +89,25 @@ def _add_policy(policies: dict[str, Strategy], table: dict[str, type[Strategy]],
         raise ConfigError(f"{path}.strategy", f"unknown strategy {name!r}; this scenario has: "
                           f"{', '.join(sorted(table))}")
     cls = table[name]
+    strategy = cls(validate_model(cls.Params, params, f"{path}.params"))
+    asked_by = {s: get_scenario(s).questions for s in cls.scenarios if s in scenario_names()}
+    unfit = strategy.unfit_for(scenario_cls.name, scenario_cls.questions, asked_by)
+    if unfit:
+        raise ConfigError(f"{path}.strategy", f"{name!r} cannot play {scenario_cls.name}: "
+                          f"{unfit}")
     policy = policy_id(name, params)
-    policies[policy] = cls(validate_model(cls.Params, params, f"{path}.params"))
+    policies[policy] = strategy
     return policy
+
+
+def _check_interventions(config: RunConfig, scenario_cls: type[Scenario]) -> None:
+    """Each intervention must name a question the scenario asks."""
+    asked = scenario_cls.questions
+    for i, intervention in enumerate(config.interventions):
+        if asked and intervention.question not in asked:
+            raise ConfigError(f"interventions.{i}.question", f"{scenario_cls.name} never asks "
+                              f"{intervention.question!r}; its questions: "
+                              f"{', '.join(sorted(asked))}")
 
 
 def population_specs(plan: RunPlan, sim_index: int) -> list[AgentSpec]:

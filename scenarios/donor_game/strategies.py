@@ -9,7 +9,7 @@ from pydantic import Field
 
 from societas.scenarios.donor_game.kernels import Action
 from societas.scenarios.donor_game.views import DonationView, Move
-from societas.simulator import Form, Question, Strategy
+from societas.simulator import Form, Question, Strategy, answers
 
 
 def reply(question: Question[Any], action: Action, amount: float) -> Any:
@@ -22,15 +22,22 @@ def reply(question: Question[Any], action: Action, amount: float) -> Any:
 
 
 class _DonorStrategy(Strategy):
+    """A donor-game baseline: states its rule as its strategy, then donates by it."""
+
+    scenarios = ("donor_game",)
     description = "My strategy will be to follow my rule."
 
-    def answer(self, question: Question[Any], rng: np.random.Generator) -> Any:
-        if question.name == "strategy":
-            return self.description
+    @answers("strategy")
+    def state_strategy(self, question: Question[Any], rng: np.random.Generator) -> str:
+        return self.description
+
+    @answers("donate")
+    def move(self, question: Question[Any], rng: np.random.Generator) -> Any:
         return self.donate(question, question.view, rng)
 
     def donate(self, question: Question[Any], view: DonationView,
                rng: np.random.Generator) -> Any:
+        """The move of this rule, in the question's shape (see `reply`)."""
         raise NotImplementedError
 
 

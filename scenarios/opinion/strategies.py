@@ -23,7 +23,7 @@ from societas.scenarios.opinion.kernels import (
     to_scale,
 )
 from societas.scenarios.opinion.views import ReflectView, SpeakView, UpdateView
-from societas.simulator import Form, Question, Strategy
+from societas.simulator import Form, Question, Strategy, answers
 
 
 def stance_words(own: float, low: float, high: float) -> str:
@@ -44,22 +44,30 @@ class OpinionStrategy(Strategy):
     """Base of the opinion strategies: reports by `update`, messages stating the opinion."""
 
     name = "opinion_strategy"
+    scenarios = ("opinion_dynamics", "debate")
 
     class Params(Strategy.Params):
         """How a real-valued update becomes a point on the report scale."""
 
         rounding: Rounding = "stochastic"
 
-    def answer(self, question: Question[Any], rng: np.random.Generator) -> Any:
-        view = question.view
-        if isinstance(view, UpdateView):
-            value = self.update(view, rng)
-            return to_scale(value, view.low, view.high, self.params.rounding, rng)
-        if isinstance(view, SpeakView):
-            return self.speak(question, view)
-        if isinstance(view, ReflectView):
-            return f"I talked about the claim that {view.claim}. {view.happened}"[:400]
-        return question.sample(rng)
+    @answers("report", "rate")
+    def report(self, question: Question[Any], rng: np.random.Generator) -> Any:
+        """The classical update of the opinion, put on the question's scale."""
+        view: UpdateView = question.view
+        value = self.update(view, rng)
+        return to_scale(value, view.low, view.high, self.params.rounding, rng)
+
+    @answers("post", "tweet", "message")
+    def message(self, question: Question[Any], rng: np.random.Generator) -> Any:
+        """A public message stating the current opinion."""
+        return self.speak(question, question.view)
+
+    @answers("reflect")
+    def reflect(self, question: Question[Any], rng: np.random.Generator) -> str:
+        """A reflection that repeats what happened."""
+        view: ReflectView = question.view
+        return f"I talked about the claim that {view.claim}. {view.happened}"[:400]
 
     def update(self, view: UpdateView, rng: np.random.Generator) -> float:
         """The new opinion, before rounding to the scale."""

@@ -28,7 +28,7 @@ from pydantic import Field
 
 from societas.scenarios.social_deduction import Line, Speech, Summary
 from societas.scenarios.traitors.views import BallotView, Seat, TalkView
-from societas.simulator import Question, Strategy
+from societas.simulator import Question, Strategy, answers
 
 ACCUSE = re.compile(r"I suspect (\S+)\.")
 PROPOSE = re.compile(r"Target: (\S+)\.")
@@ -69,14 +69,12 @@ class Heuristic(Strategy):
     """Rule-of-thumb play for both Traitors roles (see the module docstring)."""
 
     name = "heuristic"
+    scenarios = ("traitors",)
 
     class Params(Strategy.Params):
         """Whether Faithfuls vote with the crowd."""
 
         follow_crowd: bool = Field(True, description="faithfuls vote the most-accused player")
-
-    def answer(self, question: Question[Any], rng: np.random.Generator) -> Any:
-        return getattr(self, question.name)(question.view, rng)
 
     def scapegoat(self, seat: Seat, heard: Sequence[Line]) -> str:
         """The Faithful every Traitor accuses and votes for, found without conferring."""
@@ -94,7 +92,12 @@ class Heuristic(Strategy):
         top = max(counts.values())
         return [p for p in seat.alive if counts.get(p) == top]
 
-    def discuss(self, view: TalkView, rng: np.random.Generator) -> Speech:
+    @answers("discuss")
+    def discuss(self, question: Question[Any], rng: np.random.Generator) -> Speech:
+        return self.speak(question.view, rng)
+
+    def speak(self, view: TalkView, rng: np.random.Generator) -> Speech:
+        """Accuse someone: a Traitor the scapegoat, a Faithful its suspect."""
         seat = view.seat
         if seat.role == "traitor":
             return Speech(say=f"I suspect {self.scapegoat(seat, view.heard)}.")
@@ -104,7 +107,9 @@ class Heuristic(Strategy):
         others = [p for p in seat.alive if p != seat.me]
         return Speech(say=f"I suspect {pick(others, rng)}.")
 
-    def react(self, view: TalkView, rng: np.random.Generator) -> Speech:
+    @answers("react")
+    def react(self, question: Question[Any], rng: np.random.Generator) -> Speech:
+        view: TalkView = question.view
         seat = view.seat
         if view.banished:
             return Speech(say=f"So {view.banished} was a {view.revealed}. Let us keep going.")
@@ -112,14 +117,15 @@ class Heuristic(Strategy):
             crowd = most_accused(view.heard, [p for p in seat.alive if p != seat.me])
             if crowd:
                 return Speech(say=f"I suspect {pick(crowd, rng)}.")
-        return self.discuss(view, rng)
+        return self.speak(view, rng)
 
-    def summarize(self, view: TalkView, rng: np.random.Generator) -> Summary:
+    @answers("summarize", "introduce")
+    def summarize(self, question: Question[Any], rng: np.random.Generator) -> Summary:
         return Summary(summary="Nothing new to note.")
 
-    introduce = summarize
-
-    def plot(self, view: TalkView, rng: np.random.Generator) -> Speech:
+    @answers("plot")
+    def plot(self, question: Question[Any], rng: np.random.Generator) -> Speech:
+        view: TalkView = question.view
         seat = view.seat
         proposals = [p for line in view.heard for p in _proposed(line.text)]
         faithfuls = [p for p in seat.alive if p != seat.me and p not in seat.team]
@@ -131,7 +137,9 @@ class Heuristic(Strategy):
         return Speech(say=f"Target: {(threats or [pick(faithfuls, rng)])[0]}.")
 
     # -- ballots -------------------------------------------------------------------------------
-    def vote(self, view: BallotView, rng: np.random.Generator) -> str:
+    @answers("vote")
+    def vote(self, question: Question[Any], rng: np.random.Generator) -> str:
+        view: BallotView = question.view
         seat, options = view.seat, view.options
         if seat.role == "traitor":
             target = self.scapegoat(seat, view.heard)
@@ -146,7 +154,9 @@ class Heuristic(Strategy):
                 return pick(crowd, rng)
         return pick(others or options, rng)
 
-    def murder(self, view: BallotView, rng: np.random.Generator) -> str:
+    @answers("murder")
+    def murder(self, question: Question[Any], rng: np.random.Generator) -> str:
+        view: BallotView = question.view
         proposals = [p for line in view.heard for p in _proposed(line.text)]
         agreed = [p for p in proposals if p in view.options]
         return agreed[0] if agreed else pick(view.options, rng)

@@ -27,7 +27,7 @@ from pydantic import Field
 from societas.scenarios.social_deduction import Line, Speech, Summary
 from societas.scenarios.werewolf.roles import TITLES
 from societas.scenarios.werewolf.views import DebateView, Seat, TargetView
-from societas.simulator import Question, Strategy
+from societas.simulator import Question, Strategy, answers
 
 CLAIM = re.compile(r"I am the Seer\. I inspected (?P<target>\S+): they are a (?P<title>\w+)\.")
 NOBODY = "nobody"
@@ -68,6 +68,7 @@ class Heuristic(Strategy):
     """Rule-of-thumb play for every Werewolf role (see the module docstring)."""
 
     name = "heuristic"
+    scenarios = ("werewolf",)
 
     class Params(Strategy.Params):
         """How much the heuristic trusts and lies."""
@@ -75,9 +76,6 @@ class Heuristic(Strategy):
         trust_claims: bool = Field(True, description="villagers follow the first Seer claim")
         fake_claim: float = Field(0.0, ge=0.0, le=1.0,
                                   description="a werewolf's chance to claim Seer when speaking")
-
-    def answer(self, question: Question[Any], rng: np.random.Generator) -> Any:
-        return getattr(self, question.name)(question.view, rng)
 
     # -- what the player believes --------------------------------------------------------------
     def claimant(self, seat: Seat) -> str | None:
@@ -95,28 +93,36 @@ class Heuristic(Strategy):
                 if c == believed and title == WOLF and t in seat.alive and t != seat.me]
 
     # -- night ---------------------------------------------------------------------------------
-    def attack(self, view: TargetView, rng: np.random.Generator) -> str:
+    @answers("attack")
+    def attack(self, question: Question[Any], rng: np.random.Generator) -> str:
+        view: TargetView = question.view
         seer = self.claimant(view.seat)
         return seer if seer in view.options else pick(view.options, rng)
 
-    def protect(self, view: TargetView, rng: np.random.Generator) -> str:
+    @answers("protect", "guard")
+    def protect(self, question: Question[Any], rng: np.random.Generator) -> str:
+        view: TargetView = question.view
         seer = self.claimant(view.seat)
         return seer if seer in view.options else pick(view.options, rng)
 
-    guard = protect
+    @answers("inspect")
+    def inspect(self, question: Question[Any], rng: np.random.Generator) -> str:
+        return pick(question.view.options, rng)
 
-    def inspect(self, view: TargetView, rng: np.random.Generator) -> str:
-        return pick(view.options, rng)
-
-    def heal(self, view: TargetView, rng: np.random.Generator) -> str:
+    @answers("heal")
+    def heal(self, question: Question[Any], rng: np.random.Generator) -> str:
         return "yes"
 
-    def poison(self, view: TargetView, rng: np.random.Generator) -> str:
+    @answers("poison")
+    def poison(self, question: Question[Any], rng: np.random.Generator) -> str:
+        view: TargetView = question.view
         named = [w for w in self.wolves_named(view.seat) if w in view.options]
         return named[0] if named else NOBODY
 
     # -- day -----------------------------------------------------------------------------------
-    def bid(self, view: DebateView, rng: np.random.Generator) -> int:
+    @answers("bid")
+    def bid(self, question: Question[Any], rng: np.random.Generator) -> int:
+        view: DebateView = question.view
         seat = view.seat
         if seat.role == "seer" and self._unannounced(seat):
             return 3
@@ -124,7 +130,9 @@ class Heuristic(Strategy):
             return 4
         return int(rng.integers(2))
 
-    def debate(self, view: DebateView, rng: np.random.Generator) -> Speech:
+    @answers("debate")
+    def debate(self, question: Question[Any], rng: np.random.Generator) -> Speech:
+        view: DebateView = question.view
         seat = view.seat
         if seat.role == "seer":
             found = self._unannounced(seat) or self.wolves_named(seat)
@@ -138,7 +146,9 @@ class Heuristic(Strategy):
             return Speech(say=f"I believe {self.claimant(seat)}. Let us vote for {named[0]}.")
         return Speech(say="I do not know who the Werewolves are yet.")
 
-    def vote(self, view: TargetView, rng: np.random.Generator) -> str:
+    @answers("vote")
+    def vote(self, question: Question[Any], rng: np.random.Generator) -> str:
+        view: TargetView = question.view
         seat, options = view.seat, view.options
         if seat.role == "werewolf":
             seer = self.claimant(seat)
@@ -152,7 +162,8 @@ class Heuristic(Strategy):
         cleared = {p for p, role in seat.known if role != "werewolf"}
         return pick([p for p in options if p not in cleared] or options, rng)
 
-    def summarize(self, view: Any, rng: np.random.Generator) -> Summary:
+    @answers("summarize")
+    def summarize(self, question: Question[Any], rng: np.random.Generator) -> Summary:
         return Summary(summary="Nothing new to note.")
 
     def _unannounced(self, seat: Seat) -> list[str]:
