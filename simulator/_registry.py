@@ -30,7 +30,7 @@ from societas.simulator._strategies import Strategy, strategy_table
 if TYPE_CHECKING:
     from societas.simulator._config import BackendConfig
     from societas.simulator._scenario import Scenario
-    from societas.simulator.backends import Backend
+    from societas.simulator.backends._base import Backend
 
 BackendBuilder = Callable[["BackendConfig"], "Backend"]
 
