@@ -6,9 +6,8 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
+from societas.simulator._compose import config_groups, group_option
 from societas.simulator._errors import ConfigError
-
-GROUPS = ("scenario", "backend", "population", "graph")
 
 
 def apply_overrides(config: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
@@ -16,7 +15,7 @@ def apply_overrides(config: dict[str, Any], overrides: Sequence[str]) -> dict[st
 
     ``key.path=value`` sets a value (YAML-typed), ``+key.path=value`` adds one, and
     ``group=option`` for a config group (``backend=vllm``) swaps in that option's YAML from the
-    config tree.
+    config tree (registered components included, as in `compose_config`).
     """
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
@@ -28,8 +27,8 @@ def apply_overrides(config: dict[str, Any], overrides: Sequence[str]) -> dict[st
         if not sep:
             raise ConfigError(override, "an override is key=value")
         key = key.lstrip("+")
-        if key in GROUPS and not value.startswith(("{", "[")):
-            result[key] = _group_option(key, value)
+        if key in config_groups() and not value.startswith(("{", "[")):
+            result[key] = group_option(key, value)
         else:
             dotted.append(f"{key}={value}")
     try:
@@ -40,8 +39,3 @@ def apply_overrides(config: dict[str, Any], overrides: Sequence[str]) -> dict[st
     assert isinstance(out, dict)
     return {str(k): v for k, v in out.items()}
 
-
-def _group_option(group: str, option: str) -> dict[str, Any]:
-    from societas.simulator.cli import compose_config
-
-    return compose_config([f"{group}={option}"])[group]

@@ -1,60 +1,32 @@
-"""The ``societas`` command: ``run`` a scenario from Hydra overrides, ``show`` a finished run."""
+"""The ``societas`` command: ``run`` a scenario from Hydra overrides, ``show`` a finished run.
+
+Installed packages add subcommands and sections of a run's summary through the
+``societas.commands`` and ``societas.reports`` entry-point groups (``societas view`` and the
+metrics table come from ``societas.analysis`` that way); nothing in the package imports this
+module.
+"""
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import re
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from societas.simulator._cli_plugins import PluginError, add_plugin_commands
+from societas.simulator._cli_summary import print_summary
 from societas.simulator._errors import ConfigError, ReplayDivergence, SimulationError
 from societas.simulator._sweep_cli import add_sweep_parser
 
-CONFIG_MODULE = "societas.scenarios.conf"
-
-
-def compose_config(overrides: Sequence[str]) -> dict[str, Any]:
-    """Compose the Hydra config tree with command-line overrides into a plain dict."""
-    from hydra import compose, initialize_config_module
-    from hydra.errors import HydraException
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    try:
-        with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
-            cfg = compose(config_name="config", overrides=list(overrides))
-        raw = OmegaConf.to_container(cfg, resolve=True)
-    except (HydraException, OmegaConfBaseException) as err:
-        raise ConfigError("", _one_line(err)) from None
-    assert isinstance(raw, dict)
-    return {str(k): v for k, v in raw.items()}
-
-
-def _one_line(err: BaseException) -> str:
-    """Hydra's message folded onto one line, led by the key path it concerns."""
-    text = " ".join(f"{err} {err.__cause__ or ''}".split())
-    missing = re.search(r"Could not find '([^/']+)/([^']+)'.*?Available options in '[^']+': "
-                        r"(.*?) Config search path", text)
-    if missing:
-        group, option, options = missing.groups()
-        return f"{group}: unknown option {option!r}; available: {options.replace(' ', ', ')}"
-    override = re.search(r"Could not override '([^']+)'", text)
-    if override:
-        key = override.group(1)
-        missing = re.search(r"Key '([^']+)' is not in struct", text)
-        if missing and missing.group(1) != key.rpartition(".")[2]:
-            return (f"{key}: has no key {missing.group(1)!r} in the config; to set new keys "
-                    f"inside it, write +{key}=...")
-        return f"{key}: unknown key (to add a key that is not in the config, write +{key}=...)"
-    return text
+#: The commands built into ``societas``; any other comes from a ``societas.commands`` plugin.
+BUILTIN_COMMANDS = ("run", "show", "replay", "resume", "fork", "sweep")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from societas.simulator._compose import compose_config
     from societas.simulator._run import run
     from societas.simulator._setup import plan_run
 
@@ -64,7 +36,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps(plan.config.model_dump(mode="json"), indent=2))
         return 0
     result = run(plan.config)
-    _print_summary(result.run_dir)
+    print_summary(result.run_dir)
     return 0
 
 
@@ -90,7 +62,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     if result is None:
         print(f"{args.run_dir} has already completed; nothing to resume")
         return 0
-    _print_summary(result.run_dir)
+    print_summary(result.run_dir)
     return 0
 
 
@@ -100,104 +72,22 @@ def _cmd_fork(args: argparse.Namespace) -> int:
     result = fork(args.run_dir, at=args.at, overrides=args.overrides, run_id=args.run_id,
                   out_dir=args.out, allow_prompt_changes=args.allow_prompt_changes)
     print(f"forked {args.run_dir} at step {args.at}")
-    _print_summary(result.run_dir)
-    return 0
-
-
-def _cmd_view(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
-    from societas.analysis.timeline import render, timeline
-    from societas.simulator._log import read_manifest
-
-    read_manifest(args.run_dir)  # a clear error when it is not a run directory
-    entries = timeline(args.run_dir, agent=args.agent, sim=args.sim, first_step=args.first,
-                       last_step=args.last)
-    if args.html:
-        console = Console(record=True, width=120, file=io.StringIO())
-        count = render(entries, console)
-        Path(args.html).write_text(console.export_html(inline_styles=True))
-        print(f"wrote {count} events to {args.html}")
-        return 0
-    console = Console()
-    if args.pager and console.is_terminal:
-        with console.pager(styles=True):
-            render(entries, console)
-    else:
-        render(entries, console)
+    print_summary(result.run_dir)
     return 0
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    _print_summary(Path(args.run_dir), full=True)
+    print_summary(Path(args.run_dir), full=True)
     return 0
-
-
-def _print_summary(run_dir: Path, full: bool = False) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    from societas.simulator._log import read_manifest
-
-    manifest = read_manifest(run_dir)
-    console = Console()
-    counts = manifest.get("counts", {})
-    table = Table(title=f"{manifest['scenario']} · {manifest['run_id']}", show_header=False)
-    table.add_row("run directory", str(run_dir))
-    table.add_row("status", manifest.get("status", "?"))
-    table.add_row("seed · simulations", f"{manifest['seed']} · {manifest['simulations']}")
-    if "wall_s" in manifest:
-        table.add_row("wall time", f"{manifest['wall_s']:.2f} s")
-    for key in ("decisions", "parse_failures", "fallbacks", "event_rows", "call_rows"):
-        if key in counts:
-            table.add_row(key.replace("_", " "), f"{counts[key]:,}")
-    for key, stats in manifest.get("backend_stats", {}).items():
-        for name, value in stats.items():
-            table.add_row(f"{key} {name.replace('_', ' ')}", _fmt(value))
-    if full:
-        for key, backend in manifest.get("backend", {}).items():
-            table.add_row(f"backend ({key})", json.dumps(backend))
-        table.add_row("versions", ", ".join(f"{k} {v}" for k, v in manifest["versions"].items()))
-        if manifest.get("error"):
-            table.add_row("error", f"{manifest['error']['type']}: {manifest['error']['message']}")
-    console.print(table)
-    metrics = _metrics(run_dir, manifest["scenario"])
-    if metrics:
-        mt = Table(title="metrics")
-        mt.add_column("metric")
-        mt.add_column("value", justify="right")
-        for name, value in metrics.items():
-            mt.add_row(name, _fmt(value))
-        console.print(mt)
-
-
-def _metrics(run_dir: Path, scenario: str) -> dict[str, Any]:
-    from societas.analysis import events, summary_for
-
-    summarise = summary_for(scenario)
-    if summarise is None:
-        return {}
-    try:
-        return summarise(events(run_dir))
-    except FileNotFoundError:
-        return {}
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return "—" if value is None else str(value)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``societas`` command."""
-    parser = argparse.ArgumentParser(prog="societas", description=__doc__)
+def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
+    """The argument parser of the ``societas`` command (with plugin commands, if `plugins`)."""
+    parser = argparse.ArgumentParser(prog="societas", description=__doc__.partition("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a scenario (Hydra overrides: key=value ...)")
     run.add_argument("overrides", nargs="*", help="e.g. scenario=donor_game seed=3 "
@@ -227,23 +117,21 @@ def build_parser() -> argparse.ArgumentParser:
     fork.add_argument("--allow-prompt-changes", action="store_true",
                       help="accept overrides that change prompts before the fork step")
     fork.set_defaults(func=_cmd_fork)
-    view = commands.add_parser("view", help="a readable timeline of a run")
-    view.add_argument("run_dir")
-    view.add_argument("--agent", help="only events where this agent acts or is the target")
-    view.add_argument("--sim", type=int, help="only this simulation")
-    view.add_argument("--from", dest="first", type=int, help="first step shown")
-    view.add_argument("--to", dest="last", type=int, help="last step shown")
-    view.add_argument("--html", help="write a self-contained HTML file instead")
-    view.add_argument("--no-pager", dest="pager", action="store_false",
-                      help="print without paging")
-    view.set_defaults(func=_cmd_view)
     add_sweep_parser(commands)
+    if plugins:
+        add_plugin_commands(commands, BUILTIN_COMMANDS)
     return parser
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``societas`` console script."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # plugins load only for a command that is not built in (or for --help)
+    parser = build_parser(plugins=_command_of(argv) not in BUILTIN_COMMANDS)
     args, extra = parser.parse_known_args(argv)
     if extra and (args.command not in ("run", "fork", "sweep")
                   or any(e.startswith("-") for e in extra)):
@@ -262,6 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except ConfigError as err:
         print(f"societas: config error: {err}", file=sys.stderr)
+        return 2
+    except PluginError as err:
+        print(f"societas: {err}", file=sys.stderr)
         return 2
     except (FileNotFoundError, FileExistsError, ValueError) as err:
         print(f"societas: {err}", file=sys.stderr)

@@ -51,7 +51,7 @@ def test_expand_takes_choice_and_float_ranges_and_keeps_values_readable():
 
 
 def test_expansion_composes_each_run_exactly_as_hydra_compose_does():
-    from societas.simulator.cli import compose_config
+    from societas.simulator._compose import compose_config
 
     expansion = expand([*SMALL, "seed=1,2", "backend=scripted,ray_replicas", "~graph",
                         "population.size=10,12",

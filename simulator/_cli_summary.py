@@ -1,0 +1,55 @@
+"""The summary ``societas`` prints for a run: its manifest as a table, then plugin sections."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from societas.simulator._cli_plugins import print_reports
+
+
+def print_summary(run_dir: Path, full: bool = False) -> None:
+    """Print the run table (everything in the manifest when `full`), then the report sections."""
+    from rich.console import Console
+
+    from societas.simulator._log import read_manifest
+
+    manifest = read_manifest(run_dir)
+    console = Console()
+    console.print(_run_table(run_dir, manifest, full))
+    print_reports(run_dir, console)
+
+
+def _run_table(run_dir: Path, manifest: dict[str, Any], full: bool) -> Any:
+    from rich.table import Table
+
+    counts = manifest.get("counts", {})
+    table = Table(title=f"{manifest['scenario']} · {manifest['run_id']}", show_header=False)
+    table.add_row("run directory", str(run_dir))
+    table.add_row("status", manifest.get("status", "?"))
+    table.add_row("seed · simulations", f"{manifest['seed']} · {manifest['simulations']}")
+    if "wall_s" in manifest:
+        table.add_row("wall time", f"{manifest['wall_s']:.2f} s")
+    for key in ("decisions", "parse_failures", "fallbacks", "event_rows", "call_rows"):
+        if key in counts:
+            table.add_row(key.replace("_", " "), f"{counts[key]:,}")
+    for key, stats in manifest.get("backend_stats", {}).items():
+        for name, value in stats.items():
+            table.add_row(f"{key} {name.replace('_', ' ')}", format_value(value))
+    if full:
+        for key, backend in manifest.get("backend", {}).items():
+            table.add_row(f"backend ({key})", json.dumps(backend))
+        table.add_row("versions", ", ".join(f"{k} {v}" for k, v in manifest["versions"].items()))
+        if manifest.get("error"):
+            table.add_row("error", f"{manifest['error']['type']}: {manifest['error']['message']}")
+    return table
+
+
+def format_value(value: Any) -> str:
+    """A number or label as a table cell: grouped digits, four significant figures."""
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return "—" if value is None else str(value)
