@@ -6,6 +6,7 @@ from typing import Any
 
 import polars as pl
 
+from societas.analysis._registry import ScenarioAnalysis
 from societas.analysis.load import fields
 
 TIMELINE = {
@@ -68,3 +69,7 @@ def summary(events: pl.LazyFrame) -> dict[str, Any]:
         "mean donation fraction": donate["fraction"].mean() if donate.height else None,
         "punishment frequency": (moves["action"] == "punish").mean() if moves.height else None,
     }
+
+
+ANALYSIS = ScenarioAnalysis(summary=summary, timeline=TIMELINE)
+"""The donor game's analysis (entry point ``societas.analysis``: ``donor_game``)."""

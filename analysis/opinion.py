@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from societas.analysis._registry import ScenarioAnalysis
 from societas.analysis.load import fields
 
 OPINION_KINDS = ("surveyed", "reported", "rated")
@@ -319,3 +320,9 @@ def debate_summary(events: pl.LazyFrame) -> dict[str, Any]:
         if "delta_sd_public" in groups.columns:
             out["mean ΔSD public"] = float(groups["delta_sd_public"].mean())
     return out
+
+
+ANALYSIS = ScenarioAnalysis(summary=summary)
+"""The analysis of ``opinion_model`` and ``opinion_dynamics`` runs (generic timeline)."""
+DEBATE_ANALYSIS = ScenarioAnalysis(summary=debate_summary)
+"""The analysis of ``debate`` runs (generic timeline)."""

@@ -1,27 +1,24 @@
 """A readable timeline of a run: rounds, phases, who did what to whom.
 
-Each scenario's analysis module may define ``TIMELINE``: a mapping from event kind to a format
-string over the event's fields (``actor``, ``target`` and the ``data`` keys) or to a function of
-them. Kinds without an entry are shown generically.
+Each scenario's registered analysis (`ScenarioAnalysis.timeline`, see `analysis._registry`)
+maps event kinds to a format string over the event's fields (``actor``, ``target`` and the
+``data`` keys) or to a function of them. Kinds without an entry, and scenarios without an
+analysis, are shown generically.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
+from societas.analysis._registry import Describer, analysis_for
 from societas.analysis.load import events, manifest
 
-Describer = str | Callable[[dict[str, Any]], str]
-
-_TIMELINES = {"donor_game": "societas.analysis.donor_game",
-              "werewolf": "societas.analysis.werewolf", "traitors": "societas.analysis.traitors"}
 _HIDDEN = {"outcome"}
 
 
@@ -37,14 +34,9 @@ class Entry:
 
 
 def describers(scenario: str) -> Mapping[str, Describer]:
-    """The scenario's ``TIMELINE`` table (empty when it has none)."""
-    module = _TIMELINES.get(scenario)
-    return getattr(importlib.import_module(module), "TIMELINE", {}) if module else {}
-
-
-def register_timeline(scenario: str, module: str) -> None:
-    """Point `scenario` at the analysis module holding its ``TIMELINE`` table."""
-    _TIMELINES[scenario] = module
+    """The scenario's timeline table (empty when it has no registered analysis)."""
+    analysis = analysis_for(scenario)
+    return analysis.timeline if analysis is not None else {}
 
 
 def describe(kind: str, fields: dict[str, Any], table: Mapping[str, Describer]) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 
 import polars as pl
 
+from societas.analysis._registry import ScenarioAnalysis
 from societas.analysis.social import GAME, _tally, agreement, headline, per_game_mean, roles, votes
 from societas.analysis.social import TIMELINE as SHARED_TIMELINE
 
@@ -165,3 +166,6 @@ TIMELINE = {
                            else f"no murder: {f['reason']}"),
 }
 """How `societas view` describes Traitors events."""
+
+ANALYSIS = ScenarioAnalysis(summary=summary, timeline=TIMELINE)
+"""The Traitors' analysis (entry point ``societas.analysis``: ``traitors``)."""

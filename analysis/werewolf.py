@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from societas.analysis._registry import ScenarioAnalysis
 from societas.analysis.load import fields
 from societas.analysis.social import GAME, _tally, entropy, headline, votes
 from societas.analysis.social import TIMELINE as SHARED_TIMELINE
@@ -127,3 +128,6 @@ TIMELINE = {
                          else f"nobody is exiled: {f['reason']} ({_tally(f)})"),
 }
 """How `societas view` describes Werewolf events."""
+
+ANALYSIS = ScenarioAnalysis(summary=summary, timeline=TIMELINE)
+"""Werewolf's analysis (entry point ``societas.analysis``: ``werewolf``)."""

@@ -20,5 +20,5 @@ def test_all_public_names_are_exported():
     for name in simulator.__all__:
         assert getattr(simulator, name) is not None, name
     public = {n for n in dir(simulator) if not n.startswith("_")}
-    modules = {"backends", "graph", "cli", "testing", "sweep", "models"}
+    modules = {"backends", "graph", "cli", "testing", "sweep", "models", "scenario"}
     assert public - modules - {"annotations"} <= set(simulator.__all__)
