@@ -1,14 +1,19 @@
-"""Reading run directories as polars LazyFrames (one run or many)."""
+"""Reading run directories as polars LazyFrames (one run or many).
+
+Every directory read is checked for its manifest's log format first: one written by a newer
+societas than this one is refused with the fix, rather than misread.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+from societas.simulator._log import read_manifest
 
 PathLike = str | os.PathLike[str]
 
@@ -28,7 +33,10 @@ def run_dirs(paths: PathLike | Iterable[PathLike]) -> list[Path]:
 
 
 def _scan(paths: PathLike | Iterable[PathLike], table: str) -> pl.LazyFrame:
-    files = [str(f) for d in run_dirs(paths) for f in sorted((d / table).glob("part-*.parquet"))]
+    dirs = run_dirs(paths)
+    for run_dir in dirs:
+        read_manifest(run_dir)  # refuses a log format newer than this code reads
+    files = [str(f) for d in dirs for f in sorted((d / table).glob("part-*.parquet"))]
     if not files:
         raise FileNotFoundError(f"the runs under {paths} have no {table} chunks yet")
     return pl.scan_parquet(files)
@@ -45,8 +53,8 @@ def calls(paths: PathLike | Iterable[PathLike]) -> pl.LazyFrame:
 
 
 def manifest(run_dir: PathLike) -> dict[str, Any]:
-    """One run's manifest."""
-    return json.loads((Path(run_dir) / "manifest.json").read_text())
+    """One run's manifest (checked to be in a log format this code reads)."""
+    return read_manifest(run_dir)
 
 
 def fields(frame: pl.LazyFrame, **dtypes: pl.DataType | type[pl.DataType]) -> pl.LazyFrame:

@@ -9,7 +9,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -18,11 +18,12 @@ from societas.simulator._clock import now_utc
 from societas.simulator._config import Intervention
 from societas.simulator._errors import ReplayDivergence, SimulationError
 from societas.simulator._events import Event, Outcome
-from societas.simulator._history import History, RecordedCall, describe_key
+from societas.simulator._history import History, describe_key
 from societas.simulator._lifecycle import Lifecycle
 from societas.simulator._population import MODEL_POLICY, AgentLike, AgentSpec
 from societas.simulator._questions import AnswerError, Question
 from societas.simulator._requests import Request, RequestKey, Response, Sampling
+from societas.simulator._rows import CallRow, EventRow, LogSink
 from societas.simulator._scenario import Scenario
 from societas.simulator._seeding import derive_rng, derive_seed
 from societas.simulator._sim import Host, Sim
@@ -33,28 +34,18 @@ MODEL = "model"
 REPLAY = "replay"
 
 
-class LogSink(Protocol):
-    """Where the engine writes rows (`simulator.RunLog`, or `MemoryLog` in tests)."""
-
-    def event(self, row: dict[str, Any]) -> None:
-        """Append an event row."""
-
-    def call(self, row: dict[str, Any]) -> None:
-        """Append a call row."""
-
-
 class MemoryLog:
-    """A `LogSink` keeping rows in lists (tests, benchmarks)."""
+    """A `LogSink` keeping typed rows in lists (tests, benchmarks)."""
 
     def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.calls: list[dict[str, Any]] = []
+        self.events: list[EventRow] = []
+        self.calls: list[CallRow] = []
 
-    def event(self, row: dict[str, Any]) -> None:
+    def event(self, row: EventRow) -> None:
         """Append an event row."""
         self.events.append(row)
 
-    def call(self, row: dict[str, Any]) -> None:
+    def call(self, row: CallRow) -> None:
         """Append a call row."""
         self.calls.append(row)
 
@@ -208,12 +199,10 @@ class Engine(Lifecycle):
         """Write one event row."""
         self.counters.events += 1
         self.counters.max_step = max(self.counters.max_step, sim.step)
-        self.log.event({
-            "run_id": self.run_id, "sim": sim.index, "seq": seq, "step": sim.step,
-            "phase": sim.phase, "kind": event.kind, "actor": event.actor, "target": event.target,
-            "data": event.data_json(),
-            "wall_time": now_utc(),
-        })
+        # Positional, in EventRow's field order: keywords would cost more than the dict they
+        # replace on this hot path (tests/test_engine.py checks every column's value).
+        self.log.event(EventRow(self.run_id, sim.index, seq, sim.step, sim.phase, event.kind,
+                                event.actor, event.target, event.data_json(), now_utc()))
 
     # -- asking --------------------------------------------------------------------------------
     async def answer(self, sim: Sim, agent: AgentLike, question: Question[Any], k: int,
@@ -280,7 +269,7 @@ class Engine(Lifecycle):
         return answer
 
     def _route(self, sim: Sim, agent: AgentLike, question: Question[Any], key: RequestKey,
-               is_model: bool, recorded: RecordedCall | None) -> str:
+               is_model: bool, recorded: CallRow | None) -> str:
         """Which backend answers: the record when it holds the request, else the live one."""
         if recorded is not None:
             return REPLAY
@@ -293,32 +282,28 @@ class Engine(Lifecycle):
         return MODEL if is_model else SCRIPTED
 
     def _record_call(self, request: Request, backend_key: str, response: Response,
-                     info: BatchInfo, recorded: RecordedCall | None, *, answer: Any,
+                     info: BatchInfo, recorded: CallRow | None, *, answer: Any,
                      error: str | None = None, fallback: bool = False,
                      backend: str | None = None) -> None:
         key = request.key
         # A replayed call is logged as it was first made: same policy, same backend.
-        policy = recorded.policy if recorded else request.policy
+        policy = recorded.policy if recorded is not None else request.policy
         if backend is None:
-            backend = recorded.backend if recorded else self.backends[backend_key].name
+            backend = (recorded.backend if recorded is not None
+                       else self.backends[backend_key].name)
         answer_json = (None if error is not None and not fallback
                        else json.dumps(request.question.to_json(answer), ensure_ascii=False))
-        self.log.call({
-            "run_id": self.run_id, "sim": key.sim, "agent": key.agent, "step": key.step,
-            "k": key.k, "attempt": key.attempt, "question": request.question.name,
-            "policy": policy, "backend": backend,
-            "seed": request.seed, "prompt_hash": request.prompt_hash(),
-            "messages": json.dumps(request.messages, ensure_ascii=False)
-            if request.messages else None,
-            "raw_text": response.text, "answer": answer_json, "error": error,
-            "fallback": fallback,
-            "option_logprobs": json.dumps(response.option_logprobs)
-            if response.option_logprobs is not None else None,
-            "tokens_in": response.tokens_in,
-            "tokens_out": response.tokens_out, "cached_tokens": response.cached_tokens,
-            "latency_s": info.latency_s, "batch_id": info.batch_id, "batch_size": info.size,
-            "wall_time": now_utc(),
-        })
+        messages = json.dumps(request.messages, ensure_ascii=False) if request.messages else None
+        logprobs = (json.dumps(response.option_logprobs)
+                    if response.option_logprobs is not None else None)
+        # Positional, in CallRow's field order (see `record_event`), one line per group.
+        self.log.call(CallRow(
+            self.run_id, key.sim, key.agent, key.step, key.k, key.attempt,  # identity
+            request.question.name, policy, backend, request.seed,  # what was asked, of whom
+            request.prompt_hash(), messages,  # what the model was shown
+            response.text, answer_json, error, fallback, logprobs,  # what came back
+            response.tokens_in, response.tokens_out, response.cached_tokens,  # tokens
+            info.latency_s, info.batch_id, info.size, now_utc()))  # timing
 
 
 @contextlib.contextmanager

@@ -15,27 +15,16 @@ from typing import Any
 
 from societas.simulator._errors import ReplayDivergence
 from societas.simulator._requests import Request, RequestKey
+from societas.simulator._rows import (
+    CallRow,
+    EventRow,
+    LogSink,
+    call_key,
+    event_content,
+    event_key,
+)
 
 KeyTuple = tuple[int, str, int, int, int]
-EventIdentity = tuple[Any, ...]
-
-_EVENT_FIELDS = ("step", "phase", "kind", "actor", "target", "data")
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedCall:
-    """One recorded request attempt: what was asked and what came back."""
-
-    question: str
-    policy: str
-    backend: str
-    prompt_hash: str | None
-    messages: str | None
-    raw_text: str
-    tokens_in: int
-    tokens_out: int
-    cached_tokens: int
-    option_logprobs: str | None
 
 
 def describe_key(key: RequestKey, question: str) -> str:
@@ -50,15 +39,15 @@ class History:
 
     Args:
         calls: recorded call rows by (sim, agent, step, k, attempt).
-        events: recorded event identities by (sim, seq) (used by resume to skip and verify).
+        events: recorded event rows by (sim, seq) (used by resume to skip and verify).
         before_step: use only answers recorded before this step (a fork point); None for all.
         strict: every request must be in the record (replay); otherwise unrecorded requests go
             to the live backends (resume, fork).
         verify_prompts: check that each replayed model prompt hashes as the recorded one.
     """
 
-    calls: dict[KeyTuple, RecordedCall]
-    events: dict[tuple[int, int], EventIdentity] = field(default_factory=dict)
+    calls: dict[KeyTuple, CallRow]
+    events: dict[tuple[int, int], EventRow] = field(default_factory=dict)
     before_step: int | None = None
     strict: bool = False
     verify_prompts: bool = True
@@ -67,37 +56,21 @@ class History:
     def load(cls, run_dir: str | os.PathLike[str], *, with_events: bool = True,
              **options: Any) -> History:
         """Read a run directory's calls (and, for resume, its events)."""
-        from societas.simulator._log import read_table
+        from societas.simulator._log import read_rows
 
-        calls_table = read_table(run_dir, "calls").to_pydict()
-        calls: dict[KeyTuple, RecordedCall] = {}
-        for i in range(len(calls_table["sim"])):
-            key = (calls_table["sim"][i], calls_table["agent"][i], calls_table["step"][i],
-                   calls_table["k"][i], calls_table["attempt"][i])
-            calls[key] = RecordedCall(
-                question=calls_table["question"][i], policy=calls_table["policy"][i],
-                backend=calls_table["backend"][i], prompt_hash=calls_table["prompt_hash"][i],
-                messages=calls_table["messages"][i], raw_text=calls_table["raw_text"][i],
-                tokens_in=calls_table["tokens_in"][i], tokens_out=calls_table["tokens_out"][i],
-                cached_tokens=calls_table["cached_tokens"][i],
-                option_logprobs=calls_table["option_logprobs"][i])
+        calls = {call_key(row): row for row in read_rows(run_dir, CallRow)}
         if not with_events:
             return cls(calls=calls, **options)
-        events_table = read_table(run_dir, "events").to_pydict()
-        events = {
-            (events_table["sim"][i], events_table["seq"][i]):
-                tuple(events_table[name][i] for name in _EVENT_FIELDS)
-            for i in range(len(events_table["sim"]))
-        }
+        events = {event_key(row): row for row in read_rows(run_dir, EventRow)}
         return cls(calls=calls, events=events, **options)
 
-    def lookup(self, key: RequestKey) -> RecordedCall | None:
+    def lookup(self, key: RequestKey) -> CallRow | None:
         """The recorded answer to `key`, if it may be used."""
         if self.before_step is not None and key.step >= self.before_step:
             return None
         return self.calls.get((key.sim, key.agent, key.step, key.k, key.attempt))
 
-    def check(self, request: Request, recorded: RecordedCall) -> str | None:
+    def check(self, request: Request, recorded: CallRow) -> str | None:
         """Why `request` does not match its record (None when it does)."""
         asked = request.question.name
         if asked != recorded.question:
@@ -128,32 +101,26 @@ def prompt_diff(recorded: str | None, now: list[dict[str, str]], limit: int = 40
     return "\n".join(diff)
 
 
-def event_identity(row: dict[str, Any]) -> EventIdentity:
-    """The part of an event row that must match on re-execution."""
-    return tuple(row[name] for name in _EVENT_FIELDS)
-
-
 class ResumeSink:
     """Writes only rows not already on disk; re-executed events must equal the stored ones."""
 
-    def __init__(self, log: Any, history: History) -> None:
+    def __init__(self, log: LogSink, history: History) -> None:
         self._log = log
         self._events = history.events
         self._calls = history.calls
 
-    def event(self, row: dict[str, Any]) -> None:
+    def event(self, row: EventRow) -> None:
         """Verify an event already on disk, or append a new one."""
-        stored = self._events.get((row["sim"], row["seq"]))
+        stored = self._events.get(event_key(row))
         if stored is None:
             self._log.event(row)
-        elif stored != event_identity(row):
+        elif event_content(stored) != event_content(row):
             raise ReplayDivergence(
-                f"resume diverged: event #{row['seq']} of simulation {row['sim']} (step "
-                f"{row['step']}) was recorded as {stored[2]!r} {stored[5]} but re-executing "
-                f"gives {row['kind']!r} {row['data']}")
+                f"resume diverged: event #{row.seq} of simulation {row.sim} (step {row.step}) "
+                f"was recorded as {stored.kind!r} {stored.data} but re-executing gives "
+                f"{row.kind!r} {row.data}")
 
-    def call(self, row: dict[str, Any]) -> None:
+    def call(self, row: CallRow) -> None:
         """Append a call row unless it is already on disk."""
-        key = (row["sim"], row["agent"], row["step"], row["k"], row["attempt"])
-        if key not in self._calls:
+        if call_key(row) not in self._calls:
             self._log.call(row)

@@ -15,8 +15,9 @@ from typing import Any
 
 from societas.simulator._clock import now_utc
 from societas.simulator._history import History
-from societas.simulator._log import content_hash, read_manifest, read_table
+from societas.simulator._log import content_hash, read_manifest, read_rows
 from societas.simulator._overrides import apply_overrides
+from societas.simulator._rows import EventRow, event_content, event_key
 from societas.simulator._run import RunResult, execute, new_manifest
 from societas.simulator._setup import plan_run
 from societas.simulator.backends import Backend
@@ -148,25 +149,20 @@ async def afork(run_dir: PathLike, *, at: int, overrides: Sequence[str] = (),
 
 def first_difference(a: PathLike, b: PathLike) -> str | None:
     """The first event (by simulation and sequence) where two runs differ, in words."""
-    fields = ("step", "phase", "kind", "actor", "target", "data")
-    rows_a = _event_rows(a, fields)
-    rows_b = _event_rows(b, fields)
+    rows_a, rows_b = _event_rows(a), _event_rows(b)
     for key in sorted(set(rows_a) | set(rows_b)):
         left, right = rows_a.get(key), rows_b.get(key)
-        if left != right:
+        if left is None or right is None or event_content(left) != event_content(right):
             sim, seq = key
             return (f"simulation {sim}, event #{seq}: {_describe(left)} vs {_describe(right)}")
     return None
 
 
-def _event_rows(run_dir: PathLike, fields: tuple[str, ...]) -> dict[tuple[int, int], tuple]:
-    table = read_table(run_dir).to_pydict()
-    return {(table["sim"][i], table["seq"][i]): tuple(table[f][i] for f in fields)
-            for i in range(len(table["sim"]))}
+def _event_rows(run_dir: PathLike) -> dict[tuple[int, int], EventRow]:
+    return {event_key(row): row for row in read_rows(run_dir, EventRow)}
 
 
-def _describe(row: tuple | None) -> str:
+def _describe(row: EventRow | None) -> str:
     if row is None:
         return "(missing)"
-    step, phase, kind, actor, target, data = row
-    return f"step {step} {phase} {kind} {actor}→{target} {data}"
+    return f"step {row.step} {row.phase} {row.kind} {row.actor}→{row.target} {row.data}"

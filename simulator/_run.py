@@ -17,13 +17,14 @@ from typing import Any
 
 from societas.simulator._clock import now_utc
 from societas.simulator._config import RunConfig
-from societas.simulator._engine import MODEL, REPLAY, SCRIPTED, Counters, Engine, LogSink, SimSetup
+from societas.simulator._engine import MODEL, REPLAY, SCRIPTED, Counters, Engine, SimSetup
 from societas.simulator._events import Outcome
 from societas.simulator._history import History, ResumeSink
 from societas.simulator._log import RunLog
 from societas.simulator._progress import show_progress
 from societas.simulator._registry import build_backend
 from societas.simulator._requests import Sampling
+from societas.simulator._rows import LogSink
 from societas.simulator._scenario import Scenario
 from societas.simulator._seeding import derive_rng, derive_seed
 from societas.simulator._setup import RunPlan, build_population, plan_run
@@ -97,7 +98,7 @@ async def execute(plan: RunPlan, run_dir: Path, *, manifest: dict[str, Any],
                     max_attempts=cfg.max_attempts, sampling=_sampling(cfg),
                     make_agent=plan.scenario_cls.make_agent, history=history,
                     interventions=cfg.interventions)
-    status, error = "failed", None
+    status, error, backend_stats = "failed", None, None
     try:
         async with contextlib.AsyncExitStack() as stack:
             for backend in backends.values():
@@ -109,8 +110,9 @@ async def execute(plan: RunPlan, run_dir: Path, *, manifest: dict[str, Any],
                                      backends[MODEL].stats if MODEL in backends else None):
                 outcomes = await engine.run(cfg.simulations, _setup(plan),
                                             concurrency=cfg.concurrency)
-            status = "completed"
             backend_stats = {k: b.stats() for k, b in backends.items()}
+        log.close()  # the last rows are on disk before the run counts as completed
+        status = "completed"
     except (KeyboardInterrupt, asyncio.CancelledError):
         status = "interrupted"
         raise
@@ -119,17 +121,26 @@ async def execute(plan: RunPlan, run_dir: Path, *, manifest: dict[str, Any],
                  "traceback": traceback.format_exc()}
         raise
     finally:
-        log.close()
-        log.update_manifest(
-            status=status, ended_at=now_utc().isoformat(), wall_s=time.perf_counter() - started,
-            counts={**engine.counters.as_dict(), "event_rows": log.events.rows_on_disk,
-                    "call_rows": log.calls.rows_on_disk},
-            batches={k: _histogram(v) for k, v in engine.batcher.stats.sizes.items()},
-            **({"error": error} if error else {}),
-            **({"backend_stats": backend_stats} if status == "completed" else {}),
-        )
+        try:
+            log.close()
+        finally:  # the manifest says how the run ended even when the last write fails
+            log.update_manifest(**_ending(status, error, backend_stats, engine, log, started))
     return RunResult(run_id, run_dir, outcomes, engine.counters, engine.batcher.stats.sizes,
                      time.perf_counter() - started)
+
+
+def _ending(status: str, error: dict[str, str] | None, backend_stats: dict[str, Any] | None,
+            engine: Engine, log: RunLog, started: float) -> dict[str, Any]:
+    """The manifest fields that record how a run ended."""
+    return {
+        "status": status, "ended_at": now_utc().isoformat(),
+        "wall_s": time.perf_counter() - started,
+        "counts": {**engine.counters.as_dict(), "event_rows": log.events.rows_on_disk,
+                   "call_rows": log.calls.rows_on_disk},
+        "batches": {k: _histogram(v) for k, v in engine.batcher.stats.sizes.items()},
+        **({"error": error} if error else {}),
+        **({"backend_stats": backend_stats} if status == "completed" else {}),
+    }
 
 
 def _setup(plan: RunPlan) -> SimSetup:

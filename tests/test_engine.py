@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import polars as pl
@@ -9,7 +10,19 @@ import pytest
 
 from societas import simulator
 from societas.analysis import calls, events
-from societas.simulator import ScriptedBackend, SimulationError, content_hash, register_backend
+from societas.simulator import (
+    ScriptedBackend,
+    SimulationError,
+    content_hash,
+    get_scenario,
+    register_backend,
+)
+from societas.simulator._engine import Engine, MemoryLog
+from societas.simulator._log import TIMING_COLUMNS, read_rows
+from societas.simulator._rows import CallRow, EventRow, call_key, event_key
+from societas.simulator._run import _setup
+from societas.simulator._setup import plan_run
+from societas.simulator._strategies import StrategyHandler
 
 
 def run_many(small_donor, **overrides):
@@ -116,3 +129,90 @@ def test_a_failing_backend_fails_the_run_and_keeps_the_log(small_donor):
     assert "server went away" in manifest["error"]["message"]
     logged = events(run_dir).collect()
     assert logged.height > 0 and logged["step"].max() <= 2
+
+
+def test_memory_log_keeps_the_typed_rows_a_run_writes_to_disk(small_donor):
+    config = small_donor(simulations=3, run_id="on-disk")
+    on_disk = simulator.run(config)
+    plan = plan_run(config)
+    log = MemoryLog()
+    scripted = ScriptedBackend(StrategyHandler(plan.policies))
+    engine = Engine(backends={"scripted": scripted}, log=log, seed=plan.config.seed,
+                    run_id="in-memory", make_agent=plan.scenario_cls.make_agent)
+
+    async def play():
+        async with scripted:
+            await engine.run(3, _setup(plan))
+
+    asyncio.run(play())
+    assert {type(row) for row in log.events} == {EventRow}
+    assert {type(row) for row in log.calls} == {CallRow}
+    for row_type, rows, key in ((EventRow, log.events, event_key), (CallRow, log.calls, call_key)):
+        recorded = sorted(read_rows(on_disk.run_dir, row_type), key=key)
+        assert len(recorded) == len(rows) > 0
+        assert [content(row) for row in sorted(rows, key=key)] == [content(r) for r in recorded]
+
+
+def content(row):
+    """A row without the columns that differ between runs recording the same thing."""
+    return {name: value for name, value in row._asdict().items() if name not in TIMING_COLUMNS}
+
+
+class Reporting(ScriptedBackend):
+    """A stand-in model: junk on first tries, distinct accounting numbers, requests remembered."""
+
+    name = "reporting"
+
+    def __init__(self) -> None:
+        super().__init__(lambda r: r.question.encode(r.question.fallback) if r.key.attempt
+                         else "junk")
+        self.requests = {}
+
+    async def generate(self, requests):
+        responses = await super().generate(requests)
+        for request, response in zip(requests, responses, strict=True):
+            key = request.key
+            self.requests[(key.sim, key.agent, key.step, key.k, key.attempt)] = request
+            response.tokens_in, response.tokens_out, response.cached_tokens = 11, 22, 33
+            response.option_logprobs = {"x": -0.5}
+        return responses
+
+
+def test_every_logged_column_holds_what_its_name_says(small_donor):
+    model = Reporting()
+    result = simulator.run(small_donor(backend={"name": "openai"}, simulations=2,
+                                       run_id="columns"), model_backend=model)
+    rows = read_rows(result.run_dir, CallRow)
+    assert len(rows) == len(model.requests) > 0
+    for row in rows:
+        request = model.requests[call_key(row)]
+        assert (row.run_id, row.question, row.policy, row.backend, row.seed) == (
+            "columns", request.question.name, "model", "reporting", request.seed)
+        assert row.prompt_hash == request.prompt_hash() and len(row.prompt_hash) == 32
+        assert json.loads(row.messages) == request.messages
+        assert not row.fallback and json.loads(row.option_logprobs) == {"x": -0.5}
+        if row.attempt == 0:
+            assert (row.raw_text, row.answer) == ("junk", None) and "junk" in row.error
+        else:
+            assert row.raw_text == request.question.encode(request.question.fallback)
+            assert json.loads(row.answer) == request.question.to_json(request.question.fallback)
+            assert row.error is None
+        assert (row.tokens_in, row.tokens_out, row.cached_tokens) == (11, 22, 33)
+        assert 0 <= row.latency_s < 60 and row.batch_id >= 0 and row.batch_size >= 1
+        assert row.wall_time.tzinfo is not None
+    assert sorted({(r.batch_id, r.batch_size) for r in rows}) == [
+        (i, size) for i, size in enumerate(result.batch_sizes["model"])]
+
+    events = read_rows(result.run_dir, EventRow)
+    kinds = {event.kind for event in get_scenario("donor_game").events} | {"outcome"}
+    for sim in (0, 1):
+        mine = [e for e in events if e.sim == sim]
+        assert sorted(e.seq for e in mine) == list(range(len(mine)))
+        assert [e.step for e in sorted(mine, key=event_key)] == sorted(e.step for e in mine)
+    assert {e.kind for e in events} <= kinds and not {e.phase for e in events} & kinds
+    assert {e.run_id for e in events} == {"columns"}
+    donations = [e for e in events if e.kind == "donated"]
+    assert donations and all(e.actor and e.target and e.actor != e.target for e in donations)
+    assert all(json.loads(e.data)["generation"] >= 1 for e in donations)
+    scores = [e for e in events if e.kind == "scored"]
+    assert scores and all(e.actor and e.target is None for e in scores)

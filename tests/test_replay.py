@@ -17,6 +17,7 @@ from societas import simulator
 from societas.analysis import events
 from societas.analysis.timeline import describers, timeline
 from societas.simulator import ReplayDivergence, ScriptedBackend, content_hash, register_backend
+from societas.simulator._log import LOG_FORMAT, UnsupportedLogFormat
 from societas.simulator.cli import main
 from tests.conftest import donor_config
 
@@ -169,7 +170,73 @@ def test_view_prints_a_timeline_filtered_by_agent_and_exports_html(tmp_path, cap
     assert page.startswith("<!DOCTYPE html>") and "a03" in page and "http" not in page
 
 
+@pytest.mark.parametrize("operation", ["replay", "resume", "fork"])
+def test_replay_resume_and_fork_refuse_a_newer_log_format(tmp_path, operation):
+    run = simulator.run(donor_config(tmp_path, run_id="newer"))
+    set_manifest(run.run_dir, status="interrupted", log_format=LOG_FORMAT + 1)
+    if operation == "replay":
+        set_manifest(run.run_dir, status="completed")
+    act = {"replay": simulator.replay, "resume": simulator.resume,
+           "fork": lambda run_dir: simulator.fork(run_dir, at=2, run_id="child")}[operation]
+    with pytest.raises(UnsupportedLogFormat, match=rf"newer is in log format {LOG_FORMAT + 1}, "
+                                                   r".*upgrade societas"):
+        act(run.run_dir)
+    assert not (tmp_path / "child").exists()
+
+
+def test_a_run_logged_before_log_formats_replays_and_resumes_as_format_1(tmp_path):
+    run = simulator.run(donor_config(tmp_path, run_id="old", simulations=3))
+    events_hash, calls_hash = content_hash(run.run_dir), content_hash(run.run_dir, "calls")
+    set_manifest(run.run_dir, log_format=None)  # a manifest written before formats were numbered
+    assert simulator.replay(run.run_dir).identical
+    set_manifest(run.run_dir, status="interrupted")
+    assert simulator.resume(run.run_dir) is not None
+    manifest = simulator.read_manifest(run.run_dir)
+    assert manifest["status"] == "completed" and manifest["log_format"] == 1
+    assert content_hash(run.run_dir) == events_hash  # every row verified, none written again
+    assert content_hash(run.run_dir, "calls") == calls_hash
+    assert manifest["counts"]["event_rows"] == run.counters.events
+
+
+def test_first_difference_names_the_first_event_that_differs(tmp_path):
+    from societas.simulator._replay import first_difference
+
+    one = simulator.run(donor_config(tmp_path, run_id="one", simulations=1))
+    two = simulator.run(donor_config(tmp_path, run_id="two", simulations=2))
+    other = simulator.run(donor_config(tmp_path, run_id="other", simulations=1, seed=8))
+    assert first_difference(one.run_dir, one.run_dir) is None
+    assert first_difference(one.run_dir, two.run_dir).startswith(
+        "simulation 1, event #0: (missing) vs step 1 strategy strategy_chosen a00→None {")
+    difference = first_difference(one.run_dir, other.run_dir)
+    assert difference.startswith("simulation 0, event #") and " vs step " in difference
+
+
+def test_resume_stops_when_an_event_on_disk_differs_from_re_execution(tmp_path):
+    import pyarrow.parquet as pq
+
+    run = simulator.run(donor_config(tmp_path, run_id="tampered", simulations=2))
+    set_manifest(run.run_dir, status="interrupted")
+    chunk = run.run_dir / "events" / "part-00000.parquet"
+    table = pq.read_table(chunk)
+    data = table.column("data").to_pylist()
+    data[0] = '{"tampered":true}'
+    pq.write_table(table.set_column(table.schema.get_field_index("data"),
+                                    table.schema.field("data"), [data]), chunk)
+    kind, step = table.column("kind")[0].as_py(), table.column("step")[0].as_py()
+    with pytest.raises(ReplayDivergence, match=(
+            rf"resume diverged: event #0 of simulation 0 \(step {step}\) was recorded as {kind!r} "
+            rf'\{{"tampered":true\}} but re-executing gives {kind!r} \{{')):
+        simulator.resume(run.run_dir)
+
+
 # -- helpers ---------------------------------------------------------------------------------------
+def set_manifest(run_dir: Path, **changes) -> None:
+    """Change manifest fields in place (None removes one)."""
+    path = run_dir / "manifest.json"
+    manifest = {**json.loads(path.read_text()), **changes}
+    path.write_text(json.dumps({k: v for k, v in manifest.items() if v is not None}))
+
+
 class Recorder:
     """A stand-in model: answers with the fallback, counting calls."""
 
