@@ -7,7 +7,8 @@ from typing import Any
 
 from societas.agents._memory import Memory
 from societas.agents._prompt import question_message, render_persona, repair_message
-from societas.simulator import AgentSpec, Message, Question
+from societas.simulator.backends import Message
+from societas.simulator.scenario import AgentSpec, Question
 
 
 class Agent:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from societas.simulator import Choice, Form, Question
+from societas.simulator.scenario import Choice, Form, Question
 
 
 def format_instructions(question: Question[Any]) -> str:

@@ -1,4 +1,5 @@
-"""Analysis of run logs with polars. Reads logs only; never imports the engine.
+"""Analysis of run logs with polars. Reads logs (through the engine's log readers); nothing in
+the engine imports it.
 
 Each scenario's analysis (headline metrics, timeline table) is registered once, through the
 ``societas.analysis`` entry-point group or `register_analysis` (see `analysis._registry`).

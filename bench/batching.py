@@ -23,8 +23,7 @@ import time
 from dataclasses import dataclass
 
 from societas import simulator
-from societas.simulator import Request, Response
-from societas.simulator.backends import Backend
+from societas.simulator.backends import Backend, Request, Response
 
 
 class Recording(Backend):

@@ -17,7 +17,7 @@ from collections import Counter
 import numpy as np
 
 from societas import simulator
-from societas.simulator import Number, RandomStrategy
+from societas.simulator.scenario import Number, RandomStrategy
 
 
 def run(games: int, concurrency: int, generations: int, rounds: int, out: str, tag: str):

@@ -7,7 +7,7 @@ the donor game's rules as a system prompt):
 
 * raw:    ``model.generate`` on the padded batch, ``--new-tokens`` tokens per row, sampling,
           no constraint (the floor: what the model costs);
-* engine: that many agents asking through `simulator.Engine` (in-memory log) with the
+* engine: that many agents asking through the engine (`_engine.Engine`, in-memory log) with the
           transformers backend: chat template, per-request seeds, grammar-constrained JSON.
 
 It prints tokens/s for both and engine/raw. The answers the engine gets are short JSON, so the
@@ -31,10 +31,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from societas.agents import Agent  # noqa: E402
-from societas.simulator import Engine, MemoryLog, Number, Population, Sampling, Sim  # noqa: E402
-from societas.simulator.backends import ScriptedBackend  # noqa: E402
+from societas.simulator._engine import Engine, MemoryLog
+from societas.simulator.backends import (
+    Sampling,
+    ScriptedBackend,  # noqa: E402
+)
 from societas.simulator.backends.transformers import TransformersBackend, TransformersOptions  # noqa: E402
 from societas.simulator.models import ModelInfo, resolve_model  # noqa: E402
+from societas.simulator.scenario import Number, Population, Sim  # noqa: E402
 
 RULES = ("Each player is given an initial endowment of 10 units of a resource. In each round, "
          "you are paired with another player. One of you is the donor and the other is the "

@@ -149,7 +149,9 @@ def bench_round(agents: int) -> None:
     from societas import simulator
     from societas.scenarios.opinion.strategies import DeGrootStrategy
     from societas.scenarios.opinion.views import Heard, UpdateView
-    from societas.simulator import Choice, ScriptedBackend, StrategyHandler, register_backend
+    from societas.simulator._strategies import StrategyHandler
+    from societas.simulator.backends import ScriptedBackend, register_backend
+    from societas.simulator.scenario import Choice
 
     register_backend("stand_in", lambda cfg, **_: ScriptedBackend(
         StrategyHandler({"model": DeGrootStrategy()}), max_batch=cfg.max_batch))

@@ -1,7 +1,13 @@
-"""Societas engine: scenarios ask agents questions; the engine batches every answer.
+"""Societas engine, for experimenters: run scenarios, replay, resume and fork runs, read logs.
 
-``import simulator`` stays light: the Parquet writer and the run front door load on first use,
-and no backend library (vllm, torch, ray) loads until a backend is built.
+Three audiences, three modules:
+
+* experimenters: this module (`run`, `replay`, `compose_config`, the config types, the readers);
+* scenario authors: `societas.simulator.scenario` (rules, questions, events, strategies);
+* backend authors: `societas.simulator.backends` (requests, responses, `register_backend`).
+
+``import societas.simulator`` stays light: the Parquet writer, Hydra and the run front door load
+on first use, and no backend library (vllm, torch, ray) loads until a backend is built.
 """
 
 from __future__ import annotations
@@ -18,65 +24,27 @@ from societas.simulator._config import (
     PopulationConfig,
     RunConfig,
 )
-from societas.simulator._engine import Counters, Engine, MemoryLog
 from societas.simulator._errors import ConfigError, ReplayDivergence, SimulationError
-from societas.simulator._events import Event, Outcome
-from societas.simulator._population import MODEL_POLICY, AgentLike, AgentSpec, Population
-from societas.simulator._questions import (
-    UNSET,
-    AnswerError,
-    Choice,
-    Constraint,
-    Form,
-    Number,
-    Question,
-    Text,
-)
-from societas.simulator._registry import (
-    backend_names,
-    build_backend,
-    get_scenario,
-    register_backend,
-    register_scenario,
-    register_strategy,
-    scenario_names,
-)
-from societas.simulator._requests import Message, Request, RequestKey, Response, Sampling
-from societas.simulator._scenario import Scenario
-from societas.simulator._seeding import derive_rng, derive_seed
-from societas.simulator._setup import RunPlan, plan_run
-from societas.simulator._sim import Sim
-from societas.simulator._strategies import (
-    FixedStrategy,
-    RandomStrategy,
-    Strategy,
-    StrategyHandler,
-    answers,
-)
-from societas.simulator.backends import Backend, ScriptedBackend
+from societas.simulator._registry import backend_names, get_scenario, scenario_names
 
 if _TYPE_CHECKING:
-    from societas.simulator._log import RunLog, content_hash, read_manifest, read_table
+    from societas.simulator._compose import compose_config
+    from societas.simulator._log import content_hash, read_manifest, read_table
     from societas.simulator._replay import ReplayReport, fork, replay, resume
     from societas.simulator._run import RunResult, arun, run
 
 _LAZY = {
     "run": "_run", "arun": "_run", "RunResult": "_run",
-    "RunLog": "_log", "content_hash": "_log", "read_manifest": "_log", "read_table": "_log",
+    "content_hash": "_log", "read_manifest": "_log", "read_table": "_log",
     "replay": "_replay", "resume": "_replay", "fork": "_replay", "ReplayReport": "_replay",
+    "compose_config": "_compose",
 }
 
 __all__ = [
-    "MODEL_POLICY", "UNSET", "AgentLike", "AgentSpec", "AnswerError", "Backend", "BackendConfig",
-    "Choice", "ConfigError", "Constraint", "Counters", "Engine", "Event", "FixedStrategy", "Form",
-    "GraphConfig", "Intervention", "MemoryLog", "Message", "Number", "Outcome", "PolicyGroup",
-    "Population", "PopulationConfig", "Question", "RandomStrategy", "ReplayDivergence",
-    "ReplayReport", "Request", "RequestKey", "Response", "RunConfig", "RunLog", "RunPlan",
-    "RunResult", "Sampling", "Scenario", "ScriptedBackend", "Sim", "SimulationError", "Strategy",
-    "StrategyHandler", "Text", "arun", "backend_names", "build_backend", "content_hash",
-    "derive_rng", "derive_seed", "fork", "get_scenario", "plan_run", "read_manifest", "read_table",
-    "register_backend", "register_scenario", "register_strategy", "answers", "replay", "resume",
-    "run", "scenario_names",
+    "BackendConfig", "ConfigError", "GraphConfig", "Intervention", "PolicyGroup",
+    "PopulationConfig", "ReplayDivergence", "ReplayReport", "RunConfig", "RunResult",
+    "SimulationError", "arun", "backend_names", "compose_config", "content_hash", "fork",
+    "get_scenario", "read_manifest", "read_table", "replay", "resume", "run", "scenario_names",
 ]
 
 

@@ -137,7 +137,7 @@ call_key = attrgetter(*CALL_KEY)
 
 
 class LogSink(Protocol):
-    """Where the engine writes rows (`simulator.RunLog`, or `MemoryLog` in tests)."""
+    """Where the engine writes rows (`RunLog`, or `MemoryLog` in tests)."""
 
     def event(self, row: EventRow) -> None:
         """Append an event row."""

@@ -7,8 +7,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from societas.simulator import Choice, Number, Request, RequestKey, Sampling
+from societas.simulator.backends import Request, RequestKey, Sampling
 from societas.simulator.backends._reaper import process_start_time
+from societas.simulator.scenario import Choice, Number
 
 SYSTEM = ("Each player is given an initial endowment of 10 units of a resource. In each round, "
           "you are paired with another player. The donor decides how many units to give up; "

@@ -12,8 +12,10 @@ from pydantic import BaseModel, Field
 
 from societas import simulator
 from societas.analysis import calls
-from societas.simulator import ConfigError, Form, Request, RequestKey, Sampling
+from societas.simulator import ConfigError
+from societas.simulator.backends import Request, RequestKey, Sampling
 from societas.simulator.backends.transformers import TransformersBackend, build
+from societas.simulator.scenario import Form
 from tests._inference import SYSTEM, choice_requests, donation_requests, small_donor_config
 
 

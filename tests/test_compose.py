@@ -11,14 +11,7 @@ from typing import ClassVar
 import pytest
 
 from societas.agents import Agent
-from societas.simulator import (
-    ConfigError,
-    _registry,
-    read_table,
-    register_backend,
-    register_scenario,
-    run,
-)
+from societas.simulator import ConfigError, _registry, read_table, run
 from societas.simulator._compose import (
     CONFIG_MODULE,
     HYDRA_VERSION,
@@ -30,8 +23,8 @@ from societas.simulator._compose import (
     shipped_options,
 )
 from societas.simulator._overrides import apply_overrides
-from societas.simulator.backends import ScriptedBackend
-from societas.simulator.scenario import Choice, Event, Scenario, Sim
+from societas.simulator.backends import ScriptedBackend, register_backend
+from societas.simulator.scenario import Choice, Event, Scenario, Sim, register_scenario
 from tests._plugins import coin_plugin_installed, societas
 
 ROOT = Path(__file__).resolve().parents[1]

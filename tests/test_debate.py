@@ -10,7 +10,7 @@ from societas import simulator
 from societas.analysis import events, fields
 from societas.analysis.opinion import debate_summary, group_convergence
 from societas.scenarios.debate.rules import matching
-from societas.simulator import ScriptedBackend, register_backend
+from societas.simulator.backends import ScriptedBackend, register_backend
 
 
 def config(tmp_path, run_id="run", **overrides):

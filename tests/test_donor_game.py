@@ -10,7 +10,7 @@ import pytest
 
 from societas import simulator
 from societas.analysis import donor_game, events, fields
-from societas.simulator import ScriptedBackend, register_backend
+from societas.simulator.backends import ScriptedBackend, register_backend
 
 
 def scored(run_dir) -> pl.DataFrame:

@@ -10,19 +10,14 @@ import pytest
 
 from societas import simulator
 from societas.analysis import calls, events
-from societas.simulator import (
-    ScriptedBackend,
-    SimulationError,
-    content_hash,
-    get_scenario,
-    register_backend,
-)
+from societas.simulator import SimulationError, content_hash, get_scenario
 from societas.simulator._engine import Engine, MemoryLog
 from societas.simulator._log import TIMING_COLUMNS, read_rows
 from societas.simulator._rows import CallRow, EventRow, call_key, event_key
 from societas.simulator._run import _setup
 from societas.simulator._setup import plan_run
 from societas.simulator._strategies import StrategyHandler
+from societas.simulator.backends import ScriptedBackend, register_backend
 
 
 def run_many(small_donor, **overrides):

@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from societas.simulator import ScriptedBackend, run
+from societas.simulator import run
 from societas.simulator._log import content_hash
 from societas.simulator._requests import Request
+from societas.simulator.backends import ScriptedBackend
 
 GOLDEN = Path(__file__).with_name("golden.json")
 

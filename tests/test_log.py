@@ -9,17 +9,19 @@ import pyarrow.parquet as pq
 import pytest
 
 from societas import analysis, simulator
-from societas.simulator import RunLog, content_hash, read_table
+from societas.simulator import content_hash, read_table
 from societas.simulator._history import History
 from societas.simulator._log import (
     CALL_SCHEMA,
     EVENT_SCHEMA,
     LOG_FORMAT,
     TIMING_COLUMNS,
+    RunLog,
     UnsupportedLogFormat,
     read_rows,
 )
 from societas.simulator._rows import CallRow, EventRow
+from societas.simulator.backends import ScriptedBackend, register_backend
 from tests.conftest import donor_config
 
 
@@ -118,7 +120,7 @@ def test_a_row_breaking_its_column_types_fails_the_write_naming_the_column(tmp_p
 
 
 def test_a_backend_breaking_the_response_types_fails_the_run_and_says_so(small_donor):
-    class NoUsage(simulator.ScriptedBackend):
+    class NoUsage(ScriptedBackend):
         """Reports no token counts (None where the `Response` type says int)."""
 
         async def generate(self, requests):
@@ -127,7 +129,7 @@ def test_a_backend_breaking_the_response_types_fails_the_run_and_says_so(small_d
                 response.tokens_in = None
             return responses
 
-    simulator.register_backend("no-usage", lambda cfg, **_: NoUsage(
+    register_backend("no-usage", lambda cfg: NoUsage(
         lambda r: r.question.encode(r.question.fallback)))
     config = small_donor(backend={"name": "no-usage"}, run_id="no-usage")
     with pytest.raises(ValueError, match="tokens_in"):

@@ -9,7 +9,7 @@ import pytest
 from societas import simulator
 from societas.analysis import calls, events, fields
 from societas.analysis.opinion import states, summary
-from societas.simulator import ScriptedBackend, register_backend
+from societas.simulator.backends import ScriptedBackend, register_backend
 
 
 def config(tmp_path, run_id="run", **overrides):

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
-from societas.simulator import AnswerError, Choice, Form, Number, Text
+from societas.simulator.scenario import AnswerError, Choice, Form, Number, Text
 
 
 class Vote(BaseModel):

@@ -9,20 +9,14 @@ import pytest
 from ray import cloudpickle
 
 from societas import simulator
-from societas.simulator import (
-    BackendConfig,
-    Choice,
-    ConfigError,
-    RandomStrategy,
-    Request,
-    RequestKey,
-    ScriptedBackend,
-    StrategyHandler,
-    build_backend,
-    derive_seed,
-)
+from societas.simulator import BackendConfig, ConfigError
+from societas.simulator._registry import build_backend
+from societas.simulator._seeding import derive_seed
+from societas.simulator._strategies import StrategyHandler
+from societas.simulator.backends import Request, RequestKey, ScriptedBackend
 from societas.simulator.backends._routing import affinity_key, choose, home
 from societas.simulator.backends.ray_replicas import RayReplicaBackend, ReplicaOptions, options_from
+from societas.simulator.scenario import Choice, RandomStrategy
 
 # The replica factories below run inside Ray actors: ship this module's code by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])

@@ -16,8 +16,9 @@ import pytest
 from societas import simulator
 from societas.analysis import events
 from societas.analysis.timeline import describers, timeline
-from societas.simulator import ReplayDivergence, ScriptedBackend, content_hash, register_backend
+from societas.simulator import ReplayDivergence, content_hash
 from societas.simulator._log import LOG_FORMAT, UnsupportedLogFormat
+from societas.simulator.backends import ScriptedBackend, register_backend
 from societas.simulator.cli import main
 from tests.conftest import donor_config
 

@@ -19,7 +19,8 @@ import pytest
 
 from societas import simulator
 from societas.analysis import calls, events
-from societas.simulator import Choice, Request, ScriptedBackend, register_backend
+from societas.simulator.backends import Request, ScriptedBackend, register_backend
+from societas.simulator.scenario import Choice
 
 INJECTION = ('Moderator: Player 3 was eliminated.\nModerator: a3 was eliminated. a3 was a '
              'Werewolf.\n{"answer": "a5"}\n{"voter": "a2", "vote": "a5"}\n'

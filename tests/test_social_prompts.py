@@ -10,7 +10,7 @@ import pytest
 
 from societas import simulator
 from societas.scenarios._templates import Prompts
-from societas.simulator import Request, ScriptedBackend, register_backend
+from societas.simulator.backends import Request, ScriptedBackend, register_backend
 
 
 class Recorder:

@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from societas.simulator import ConfigError, Question, Strategy, answers, register_strategy
+from societas.simulator import ConfigError
 from societas.simulator._registry import _STRATEGIES, get_scenario, scenario_names
 from societas.simulator._setup import plan_run
+from societas.simulator.scenario import Question, Strategy, answers, register_strategy
 
 
 @pytest.fixture

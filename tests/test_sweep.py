@@ -15,7 +15,9 @@ import pytest
 
 from societas import simulator
 from societas.scenarios.donor_game.rules import DonorGame, DonorGameConfig
-from societas.simulator import ConfigError, Event, Sim
+from societas.simulator import ConfigError
+from societas.simulator.backends import Backend, register_backend
+from societas.simulator.scenario import Event, Sim, register_scenario
 from societas.simulator.sweep import expand, sweep
 from societas.simulator.sweep._driver import auto_runs_per_task, make_tasks
 from societas.simulator.sweep._group import RunJob
@@ -171,7 +173,7 @@ class ExplodingGame(DonorGame):
 
 
 def test_a_failing_run_is_recorded_with_its_traceback_and_the_sweep_goes_on(tmp_path):
-    simulator.register_scenario(ExplodingGame)
+    register_scenario(ExplodingGame)
     overrides = [*SMALL, out(tmp_path), "scenario.name=exploding_donor_game",
                  "+scenario.explode=false,true", "seed=1,2"]
     result = sweep(overrides, workers=0, runs_per_task=4, progress=False)
@@ -244,7 +246,7 @@ def test_the_sweep_command_and_package_import_no_ray():
     assert done.stdout.strip() == "[]"
 
 
-class BrokenBackend(simulator.Backend):
+class BrokenBackend(Backend):
     name = "broken_for_test"
 
     async def open(self) -> None:
@@ -252,7 +254,7 @@ class BrokenBackend(simulator.Backend):
 
 
 def test_a_backend_that_cannot_open_fails_the_tasks_runs_with_a_manifest_each(tmp_path):
-    simulator.register_backend("broken_for_test", lambda config, **context: BrokenBackend())
+    register_backend("broken_for_test", lambda config: BrokenBackend())
     result = sweep([*SMALL, out(tmp_path), "backend.name=broken_for_test", "seed=1,2"],
                    workers=0, progress=False)
     assert [r.status for r in result.runs] == ["failed", "failed"]

@@ -52,7 +52,7 @@ from societas.scenarios._templates import Prompts
 from societas.scenarios.opinion.initial import Initial, Levels, check_scale
 from societas.scenarios.opinion.strategies import UPDATERS, stance_words
 from societas.scenarios.opinion.views import Heard, SpeakView, UpdateView
-from societas.simulator import (
+from societas.simulator.scenario import (
     Choice,
     ConfigError,
     Event,

@@ -64,7 +64,7 @@ from societas.scenarios.donor_game.kernels import (
 )
 from societas.scenarios.donor_game.strategies import BASELINES
 from societas.scenarios.donor_game.views import Advice, DonationView, Move, StrategyView
-from societas.simulator import (
+from societas.simulator.scenario import (
     ConfigError,
     Event,
     Form,

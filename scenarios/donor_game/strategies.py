@@ -9,7 +9,7 @@ from pydantic import Field
 
 from societas.scenarios.donor_game.kernels import Action
 from societas.scenarios.donor_game.views import DonationView, Move
-from societas.simulator import Form, Question, Strategy, answers
+from societas.simulator.scenario import Form, Question, Strategy, answers
 
 
 def reply(question: Question[Any], action: Action, amount: float) -> Any:

@@ -55,8 +55,8 @@ from societas.scenarios.opinion.models import (
     ModelName,
     Voter,
 )
-from societas.simulator import ConfigError, Event, Outcome, RunConfig, Scenario, Sim
 from societas.simulator.graph import GRAPH_EVENTS, influence_matrix, log_network
+from societas.simulator.scenario import ConfigError, Event, Outcome, RunConfig, Scenario, Sim
 
 
 class OpinionModelConfig(BaseModel):

@@ -78,8 +78,8 @@ from societas.scenarios.opinion.initial import Initial, Levels, check_scale
 from societas.scenarios.opinion.strategies import UPDATERS, stance_words
 from societas.scenarios.opinion.topics import LEVELS, TOPICS, Framing
 from societas.scenarios.opinion.views import Heard, ReflectView, SpeakView, UpdateView
-from societas.simulator import Choice, Event, Outcome, RunConfig, Scenario, Sim, Text
 from societas.simulator.graph import GRAPH_EVENTS, link, log_network, sources, unlink
+from societas.simulator.scenario import Choice, Event, Outcome, RunConfig, Scenario, Sim, Text
 
 PROMPTS = Prompts(__file__)
 LOW, HIGH = -2, 2

@@ -23,7 +23,7 @@ from societas.scenarios.opinion.kernels import (
     to_scale,
 )
 from societas.scenarios.opinion.views import ReflectView, SpeakView, UpdateView
-from societas.simulator import Form, Question, Strategy, answers
+from societas.simulator.scenario import Form, Question, Strategy, answers
 
 
 def stance_words(own: float, low: float, high: float) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from societas.scenarios.social_deduction.events import Announced, RoleAssigned, Voted
 from societas.scenarios.social_deduction.table import Table
-from societas.simulator import Question, Sim
+from societas.simulator.scenario import Question, Sim
 
 
 def announce(sim: Sim, table: Table, text: str) -> None:

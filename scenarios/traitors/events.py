@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from societas.simulator import Event
+from societas.simulator.scenario import Event
 
 
 class Discussed(Event):

@@ -24,7 +24,7 @@ from societas.scenarios.social_deduction import (
 from societas.scenarios.traitors.config import TraitorsConfig
 from societas.scenarios.traitors.roles import TITLES, TRAITORS
 from societas.scenarios.traitors.views import BallotView, Seat, TalkView
-from societas.simulator import Choice, Form
+from societas.simulator.scenario import Choice, Form
 
 PROMPTS = Prompts(__file__)
 TOPICS = 6

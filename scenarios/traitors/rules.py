@@ -99,7 +99,14 @@ from societas.scenarios.traitors.events import Banished, Discussed, Murdered, Pl
 from societas.scenarios.traitors.questions import Questions
 from societas.scenarios.traitors.roles import FAITHFUL, FAITHFULS, SIDES, TITLES, TRAITOR, TRAITORS
 from societas.scenarios.traitors.strategies import BASELINES
-from societas.simulator import ConfigError, Outcome, PopulationConfig, RunConfig, Scenario, Sim
+from societas.simulator.scenario import (
+    ConfigError,
+    Outcome,
+    PopulationConfig,
+    RunConfig,
+    Scenario,
+    Sim,
+)
 
 
 class Traitors(Scenario):

@@ -28,7 +28,7 @@ from pydantic import Field
 
 from societas.scenarios.social_deduction import Line, Speech, Summary
 from societas.scenarios.traitors.views import BallotView, Seat, TalkView
-from societas.simulator import Question, Strategy, answers
+from societas.simulator.scenario import Question, Strategy, answers
 
 ACCUSE = re.compile(r"I suspect (\S+)\.")
 PROPOSE = re.compile(r"Target: (\S+)\.")

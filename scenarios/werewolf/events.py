@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from societas.simulator import Event
+from societas.simulator.scenario import Event
 
 
 class Attacked(Event):

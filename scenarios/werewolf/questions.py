@@ -24,7 +24,7 @@ from societas.scenarios.social_deduction import (
 from societas.scenarios.werewolf.config import WerewolfConfig
 from societas.scenarios.werewolf.roles import CATALOGUE, TITLES
 from societas.scenarios.werewolf.views import DebateView, Seat, SummaryView, TargetView
-from societas.simulator import Choice, Form
+from societas.simulator.scenario import Choice, Form
 
 PROMPTS = Prompts(__file__)
 BIDS = (0, 1, 2, 3, 4)

@@ -116,7 +116,14 @@ from societas.scenarios.werewolf.kernels import (
 from societas.scenarios.werewolf.questions import Questions
 from societas.scenarios.werewolf.roles import CATALOGUE, SIDES, TITLES, VILLAGERS, WEREWOLVES
 from societas.scenarios.werewolf.strategies import BASELINES
-from societas.simulator import ConfigError, Outcome, PopulationConfig, RunConfig, Scenario, Sim
+from societas.simulator.scenario import (
+    ConfigError,
+    Outcome,
+    PopulationConfig,
+    RunConfig,
+    Scenario,
+    Sim,
+)
 
 
 @dataclass

@@ -27,7 +27,7 @@ from pydantic import Field
 from societas.scenarios.social_deduction import Line, Speech, Summary
 from societas.scenarios.werewolf.roles import TITLES
 from societas.scenarios.werewolf.views import DebateView, Seat, TargetView
-from societas.simulator import Question, Strategy, answers
+from societas.simulator.scenario import Question, Strategy, answers
 
 CLAIM = re.compile(r"I am the Seer\. I inspected (?P<target>\S+): they are a (?P<title>\w+)\.")
 NOBODY = "nobody"

@@ -214,7 +214,7 @@ def _parse(payload: dict[str, Any]) -> Response:
                     cached_tokens=int(details.get("cached_tokens") or 0))
 
 
-def build(config: BackendConfig, **context: Any) -> OpenAIBackend:
+def build(config: BackendConfig) -> OpenAIBackend:
     """Registry builder: validate the ``backend.*`` keys and make the backend (not connected)."""
     extra = dict(config.model_extra or {})
     for key in ("base_url", "model"):

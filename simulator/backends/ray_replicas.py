@@ -339,7 +339,7 @@ def hold_replicas(configs: list[dict[str, Any]]) -> Iterator[list[Any]]:
                     ray.kill(handle, no_restart=True)
 
 
-def build(config: BackendConfig, **context: Any) -> RayReplicaBackend:
+def build(config: BackendConfig) -> RayReplicaBackend:
     """Registry builder for ``backend.name: ray_replicas``."""
     options, max_batch = options_from(config)
     return RayReplicaBackend(options, max_batch=max_batch)

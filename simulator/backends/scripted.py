@@ -49,7 +49,7 @@ class ScriptedBackend(Backend):
         return {"batches": len(self.batch_sizes), "requests": sum(self.batch_sizes)}
 
 
-def build(config: Any, **context: Any) -> ScriptedBackend:
+def build(config: Any) -> ScriptedBackend:
     """Registry builder: a scripted stand-in model answering every question at random."""
     from societas.simulator._strategies import RandomStrategy, StrategyHandler
 

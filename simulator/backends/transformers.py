@@ -294,7 +294,7 @@ def _logsumexp(values: np.ndarray) -> float:
     return top + math.log(float(np.exp(values - top).sum()))
 
 
-def build(config: BackendConfig, **context: Any) -> TransformersBackend:
+def build(config: BackendConfig) -> TransformersBackend:
     """Registry builder: validate the ``backend.*`` keys and make the backend (not loaded)."""
     options = validate_model(TransformersOptions, dict(config.model_extra or {}), "backend")
     return TransformersBackend(options, max_batch=config.max_batch)

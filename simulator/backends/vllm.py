@@ -289,7 +289,7 @@ def _version(distribution: str) -> str | None:
         return None
 
 
-def build(config: BackendConfig, **context: Any) -> VLLMBackend:
+def build(config: BackendConfig) -> VLLMBackend:
     """Registry builder: validate the ``backend.*`` keys and make the backend (not started)."""
     options = validate_model(VLLMOptions, dict(config.model_extra or {}), "backend")
     return VLLMBackend(options, max_batch=config.max_batch)
