@@ -7,6 +7,7 @@ from typing import Any
 
 from societas.agents._memory import Memory
 from societas.agents._prompt import question_message, render_persona, repair_message
+from societas.simulator._population import DEFAULT_CHANNEL
 from societas.simulator.backends import Message
 from societas.simulator.scenario import AgentSpec, Question
 
@@ -16,11 +17,12 @@ class Agent:
 
     The system turn holds the briefing (rules and role, set by the scenario) followed by the
     persona, so agents that share a briefing share a byte-identical prompt prefix. The user turn
-    holds the memory, the question and its answer format.
+    holds the memory (its default channel; scenarios with channels of their own render those in
+    their questions), the question and its answer format.
     """
 
     def __init__(self, id: str, *, policy: str, persona: Mapping[str, Any] | None = None,
-                 memory: int = 20) -> None:
+                 memory: int | Mapping[str, int] = 20) -> None:
         self.id = id
         self.policy = policy
         self.persona: dict[str, Any] = dict(persona or {})
@@ -39,9 +41,9 @@ class Agent:
         """Set the standing instructions (the shared prompt prefix)."""
         self.briefing = text
 
-    def remember(self, text: str) -> None:
-        """Add an observation to memory."""
-        self.memory.add(text)
+    def remember(self, text: str, *, channel: str = DEFAULT_CHANNEL, round: int = 0) -> None:
+        """Add what the agent learned in `round` to one channel of its memory."""
+        self.memory.add(text, channel=channel, round=round)
 
     def system_prompt(self) -> str:
         """Briefing, then persona."""
@@ -53,7 +55,7 @@ class Agent:
         system = self.system_prompt()
         if system:
             turns.append({"role": "system", "content": system})
-        turns.append({"role": "user", "content": question_message(question, self.memory)})
+        turns.append({"role": "user", "content": question_message(question, self.memory.texts())})
         return turns
 
     def repair(self, messages: list[Message], bad_text: str, error: str) -> list[Message]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from societas.simulator._errors import ConfigError
 
@@ -32,15 +33,32 @@ class PopulationConfig(_Strict):
 
     Agents not covered by `groups` use the run's model backend, or the scripted `strategy` when
     the backend is ``scripted``. `personas` is a pool of persona records assigned in order (and
-    cycled); a group's `persona` fields override them.
+    cycled); a group's `persona` fields override them. `memory` bounds each memory channel
+    (see `_setup.memory_limits`); the planned config holds it resolved, ``{channel: k}``.
     """
 
-    size: int = Field(12, ge=1)
+    size: int = Field(default=12, ge=1)
     strategy: str = "random"
     params: dict[str, Any] = {}
     groups: list[PolicyGroup] = []
-    memory: int = Field(20, ge=0, description="memory entries kept per agent (last k)")
+    memory: int | dict[str, int] | None = Field(
+        default=None, description="memory entries kept per agent and channel (the last k): an "
+        "int for every channel, {channel: k} for some; unset: the scenario's defaults")
     personas: list[dict[str, Any]] = []
+
+    @field_validator("memory", mode="before")
+    @classmethod
+    def _memory_bounds(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        bounds = value.items() if isinstance(value, Mapping) else [(None, value)]
+        for channel, bound in bounds:
+            if isinstance(bound, bool) or not isinstance(bound, int) or bound < 0:
+                where = "" if channel is None else f" (channel {channel!r})"
+                message = (f"a memory bound is a whole number >= 0{where}; give an int for "
+                           "every channel or a {channel: bound} mapping")
+                raise PydanticCustomError("memory_bound", "{message}", {"message": message})
+        return value
 
 
 class BackendConfig(BaseModel):
@@ -53,10 +71,10 @@ class BackendConfig(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     name: str = "scripted"
-    max_batch: int = Field(4096, ge=1)
-    temperature: float = Field(0.7, ge=0.0, le=2.0)
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    max_tokens: int = Field(256, ge=1)
+    max_batch: int = Field(default=4096, ge=1)
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    max_tokens: int = Field(default=256, ge=1)
 
 
 class GraphConfig(BaseModel):
@@ -78,7 +96,7 @@ class Intervention(_Strict):
     step: int = Field(ge=0)
     question: str
     answer: Any
-    sim: int | None = Field(None, ge=0)
+    sim: int | None = Field(default=None, ge=0)
 
 
 class RunConfig(_Strict):
@@ -88,14 +106,16 @@ class RunConfig(_Strict):
     backend: BackendConfig = BackendConfig()
     population: PopulationConfig = PopulationConfig()
     graph: GraphConfig = GraphConfig()
-    seed: int = Field(0, ge=0)
-    simulations: int = Field(1, ge=1, description="independent simulations in this run")
-    concurrency: int | None = Field(None, ge=1, description="simulations alive at once (all)")
-    max_attempts: int = Field(3, ge=1, description="tries per question before the fallback")
+    seed: int = Field(default=0, ge=0)
+    simulations: int = Field(default=1, ge=1, description="independent simulations in this run")
+    concurrency: int | None = Field(default=None, ge=1,
+                                    description="simulations alive at once (all)")
+    max_attempts: int = Field(default=3, ge=1,
+                              description="tries per question before the fallback")
     out_dir: str = "runs"
-    run_id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._=-]*$")
+    run_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._=-]*$")
     progress: bool = True
-    chunk_rows: int = Field(50_000, ge=1, description="log rows per Parquet chunk")
+    chunk_rows: int = Field(default=50_000, ge=1, description="log rows per Parquet chunk")
     interventions: list[Intervention] = []
 
     @property

@@ -14,6 +14,9 @@ from societas.simulator._requests import Message
 MODEL_POLICY = "model"
 """The policy name of agents answered by the run's model backend."""
 
+DEFAULT_CHANNEL = "default"
+"""The memory channel of scenarios that declare none (``Sim.tell`` writes there by default)."""
+
 
 @dataclass(frozen=True)
 class AgentSpec:
@@ -22,7 +25,8 @@ class AgentSpec:
     id: str
     policy: str
     persona: dict[str, Any] = field(default_factory=dict)
-    memory: int = 20
+    memory: int | Mapping[str, int] = 20
+    """Memory bound per channel, or one int: the bound of the single default channel."""
 
 
 @runtime_checkable
@@ -31,19 +35,25 @@ class AgentLike(Protocol):
 
     id: str
     policy: str
-    persona: Mapping[str, Any]
+
+    @property
+    def persona(self) -> Mapping[str, Any]:
+        """Who the agent is (persona record; empty for none)."""
+        ...
 
     def brief(self, text: str) -> None:
         """Set the agent's standing instructions (rules and role: the shared prompt prefix)."""
 
-    def remember(self, text: str) -> None:
-        """Add an observation to the agent's memory."""
+    def remember(self, text: str, *, channel: str = DEFAULT_CHANNEL, round: int = 0) -> None:
+        """Add what the agent learned in `round` to one channel of its memory."""
 
     def messages(self, question: Question[Any]) -> list[Message]:
         """Render the chat conversation that asks `question`."""
+        ...
 
     def repair(self, messages: list[Message], bad_text: str, error: str) -> list[Message]:
         """Messages that ask again after a malformed answer."""
+        ...
 
 
 class Population(Mapping[str, AgentLike]):

@@ -27,7 +27,7 @@ from societas.simulator._requests import Sampling
 from societas.simulator._rows import LogSink
 from societas.simulator._scenario import Scenario
 from societas.simulator._seeding import derive_rng, derive_seed
-from societas.simulator._setup import RunPlan, build_population, plan_run
+from societas.simulator._setup import RunPlan, build_population, memory_limits, plan_run
 from societas.simulator._sim import Host, Sim
 from societas.simulator._strategies import StrategyHandler
 from societas.simulator.backends import Backend, ScriptedBackend
@@ -153,7 +153,8 @@ def _setup(plan: RunPlan) -> SimSetup:
         graph = build_graph(agents.ids, cfg.graph, derive_seed(cfg.seed, "sim", index))
         sim = Sim(host=host, index=index, seed=cfg.seed,
                   rng=derive_rng(cfg.seed, "sim", index), config=plan.scenario_config,
-                  agents=agents, graph=graph, memory=cfg.population.memory,
+                  agents=agents, graph=graph,
+                  memory=memory_limits(scenario_cls, cfg.population.memory),
                   events=scenario_cls.events, questions=scenario_cls.questions)
         return scenario_cls(plan.scenario_config), sim
 

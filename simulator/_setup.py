@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from societas.simulator._config import PopulationConfig, RunConfig, validate_model
 from societas.simulator._errors import ConfigError
-from societas.simulator._population import MODEL_POLICY, AgentSpec, Population
+from societas.simulator._population import DEFAULT_CHANNEL, MODEL_POLICY, AgentSpec, Population
 from societas.simulator._registry import backend_names, get_scenario, scenario_names, strategies_for
 from societas.simulator._scenario import Scenario
 from societas.simulator._seeding import derive_rng
@@ -41,6 +41,7 @@ def plan_run(raw: RunConfig | Mapping[str, Any]) -> RunPlan:
     if "name" not in config.scenario:
         raise ConfigError("scenario.name", "missing; choose a scenario, e.g. scenario=donor_game")
     scenario_cls = get_scenario(config.scenario_name)
+    config = _resolve_memory(config, scenario_cls)
     scenario_config = validate_model(scenario_cls.Config, config.scenario_params(), "scenario")
     if config.backend.name not in backend_names():
         raise ConfigError("backend.name", f"unknown backend {config.backend.name!r}; "
@@ -71,6 +72,44 @@ def plan_run(raw: RunConfig | Mapping[str, Any]) -> RunPlan:
     _check_interventions(config, scenario_cls)
     scenario_cls.check_run(scenario_config, config)
     return RunPlan(config, scenario_cls, scenario_config, policies, default_policy)
+
+
+DEFAULT_MEMORY = 20
+"""The bound of the default channel, for scenarios that declare no `memory_channels`."""
+
+
+def memory_limits(scenario_cls: type[Scenario],
+                  memory: int | Mapping[str, int] | None) -> dict[str, int]:
+    """Each memory channel's bound for the agents of `scenario_cls`; raises `ConfigError`.
+
+    A scenario declares its channels, and their default bounds, as `Scenario.memory_channels`;
+    one that declares none has the single
+    channel ``default`` (`DEFAULT_CHANNEL`) bounded by `DEFAULT_MEMORY`. ``population.memory``
+    overrides them: an int bounds every channel, ``{channel: k}`` the named ones (the others
+    keep their default), None keeps the defaults.
+    """
+    defaults = dict(scenario_cls.memory_channels or {DEFAULT_CHANNEL: DEFAULT_MEMORY})
+    if memory is None:
+        return defaults
+    if isinstance(memory, int):
+        return dict.fromkeys(defaults, memory)
+    for channel in memory:
+        if channel not in defaults:
+            raise ConfigError(f"population.memory.{channel}", f"{scenario_cls.name} has no memory "
+                              f"channel {channel!r}; its channels: {', '.join(defaults)}")
+    return {**defaults, **memory}
+
+
+def _resolve_memory(config: RunConfig, scenario_cls: type[Scenario]) -> RunConfig:
+    """`config` with ``population.memory`` resolved per channel (the manifest records that)."""
+    if "memory" in config.scenario and "memory" not in scenario_cls.Config.model_fields:
+        raise ConfigError("scenario.memory", "memory bounds moved to population.memory: an int "
+                          "for every channel or {channel: bound}, e.g. "
+                          "population.memory={summaries:1}; this scenario's channels: "
+                          f"{', '.join(memory_limits(scenario_cls, None))}")
+    limits = memory_limits(scenario_cls, config.population.memory)
+    population = config.population.model_copy(update={"memory": limits})
+    return config.model_copy(update={"population": population})
 
 
 def policy_id(name: str, params: Mapping[str, Any]) -> str:
@@ -129,10 +168,11 @@ def population_specs(plan: RunPlan, sim_index: int) -> list[AgentSpec]:
         rng = derive_rng(plan.config.seed, "personas", sim_index)
         pool = [pool[i] for i in rng.permutation(len(pool))]
     width = len(str(population.size - 1))
+    memory = memory_limits(plan.scenario_cls, population.memory)
     return [
         AgentSpec(id=f"a{i:0{width}d}", policy=policy,
                   persona={**(pool[i % len(pool)] if pool else {}), **persona},
-                  memory=population.memory)
+                  memory=memory)
         for i, (policy, persona) in enumerate(policies)
     ]
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from societas.simulator._errors import SimulationError
 from societas.simulator._events import Event, Outcome
-from societas.simulator._population import AgentLike, AgentSpec, Population
+from societas.simulator._population import DEFAULT_CHANNEL, AgentLike, AgentSpec, Population
 from societas.simulator._questions import Question
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ class Sim:
         phase: the current phase name.
 
     Args:
+        memory: the memory bounds of agents created by `spawn` (channel → bound, or an int).
         events: the event classes the scenario declares (`Scenario.events`); when given,
             emitting any other (but the `Outcome`) is an error.
         questions: the question names the scenario declares (`Scenario.questions`); when given,
@@ -60,7 +61,7 @@ class Sim:
 
     def __init__(self, *, host: Host, index: int, seed: int, rng: np.random.Generator,
                  config: BaseModel, agents: Population, graph: nx.Graph | None,
-                 memory: int, events: Iterable[type[Event]] = (),
+                 memory: int | Mapping[str, int], events: Iterable[type[Event]] = (),
                  questions: Iterable[str] = ()) -> None:
         self._host = host
         self.index = index
@@ -130,10 +131,20 @@ class Sim:
         for agent_id in event.removes():
             self._removed[agent_id] = f"{event.kind!r} at step {self.step}"
 
-    def tell(self, agent_ids: str | Iterable[str], text: str) -> None:
-        """Add `text` to the memory of one or several agents."""
+    def tell(self, agent_ids: str | Iterable[str], text: str, *,
+             channel: str = DEFAULT_CHANNEL, round: int | None = None) -> None:
+        """Add `text` to one memory channel of one or several agents.
+
+        Args:
+            agent_ids: who is told.
+            text: what they learn.
+            channel: which channel (the scenario's ``memory_channels``; by default the single
+                channel of scenarios that declare none).
+            round: when it was learned (kept with the note); by default the current step.
+        """
+        when = self.step if round is None else round
         for agent_id in [agent_ids] if isinstance(agent_ids, str) else agent_ids:
-            self._agent(agent_id).remember(text)
+            self._agent(agent_id).remember(text, channel=channel, round=when)
 
     def brief(self, agent_ids: str | Iterable[str], text: str) -> None:
         """Set standing instructions (rules, role) for one or several agents."""

@@ -7,8 +7,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from societas.agents import Memory
 from societas.scenarios.social_deduction import (
-    MemoryLimits,
+    MEMORY_CHANNELS,
     Table,
     count_votes,
     deal_roles,
@@ -119,10 +120,10 @@ def test_dealing_rejects_decks_that_do_not_fit(counts, fixed, message):
         deal_roles(players, counts, np.random.default_rng(0), fixed)
 
 
-def table(limits: MemoryLimits | None = None) -> Table:
+def table(limits: dict[str, int] | None = None) -> Table:
     roles = {"a0": "werewolf", "a1": "villager", "a2": "seer"}
     sides = {"werewolf": "wolves", "villager": "village", "seer": "village"}
-    return Table(roles, sides, limits or MemoryLimits())
+    return Table(roles, sides, {p: Memory(limits or MEMORY_CHANNELS) for p in roles})
 
 
 def test_table_tracks_sides_and_eliminations():
@@ -135,17 +136,17 @@ def test_table_tracks_sides_and_eliminations():
 
 
 def test_memory_keeps_the_most_recent_entries_of_each_kind():
-    t = table(MemoryLimits(announcements=2, observations=1, summaries=0))
+    t = table({"announcements": 2, "observations": 1, "summaries": 0})
     for r in range(1, 4):
         t.round = r
         t.announce(f"announcement {r}")
         t.observe("a2", f"finding {r}")
         t.note("a2", f"note {r}")
     memory = t.memory("a2")
-    assert [n.text for n in memory.announcements] == ["announcement 2", "announcement 3"]
-    assert [n.text for n in memory.observations] == ["finding 3"]
-    assert memory.summaries == ()
-    assert t.memory("a1").observations == ()  # private observations stay private
+    assert [n.text for n in memory["announcements"]] == ["announcement 2", "announcement 3"]
+    assert [n.text for n in memory["observations"]] == ["finding 3"]
+    assert memory["summaries"] == ()
+    assert t.memory("a1")["observations"] == ()  # private observations stay private
 
 
 def test_speeches_render_as_quoted_data_under_the_speaker():

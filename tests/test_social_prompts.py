@@ -29,11 +29,11 @@ class Recorder:
                 and (verb is None or r.question.name == verb)]
 
 
-def play(tmp_path, name: str, size: int, seed: int = 3, **scenario) -> Recorder:
+def play(tmp_path, name: str, size: int, seed: int = 3, memory=None, **scenario) -> Recorder:
     recorder = Recorder()
     register_backend("recorder", lambda cfg, **_: ScriptedBackend(recorder))
     simulator.run({"scenario": {"name": name, **scenario}, "backend": {"name": "recorder"},
-                   "population": {"size": size}, "out_dir": str(tmp_path),
+                   "population": {"size": size, "memory": memory}, "out_dir": str(tmp_path),
                    "run_id": f"{name}-{seed}", "progress": False, "seed": seed})
     return recorder
 

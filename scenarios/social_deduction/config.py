@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from societas.scenarios.social_deduction.kernels import Majority, TieBreak
@@ -22,15 +25,14 @@ class VotingRules(BallotRules):
     self_vote: bool = Field(description="whether a voter may vote for itself")
 
 
-class MemoryLimits(BaseModel):
-    """How many entries of each kind a player's memory keeps (the most recent; 0 keeps none).
+ANNOUNCEMENTS = "announcements"
+OBSERVATIONS = "observations"
+SUMMARIES = "summaries"
+MEMORY_CHANNELS: Mapping[str, int] = MappingProxyType(
+    {ANNOUNCEMENTS: 30, OBSERVATIONS: 30, SUMMARIES: 3})
+"""A player's memory channels and how many entries each keeps by default (the most recent; 0
+keeps none); ``population.memory`` overrides them (an int for all, or ``{channel: k}``).
 
-    Announcements are public moderator lines, observations are private facts (a seer's finding,
-    a traitor meeting), summaries are the player's own notes written at the end of a phase.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    announcements: int = Field(30, ge=0)
-    observations: int = Field(30, ge=0)
-    summaries: int = Field(3, ge=0)
+Announcements are public moderator lines, observations are private facts (a seer's finding,
+a traitor meeting), summaries are the player's own notes written at the end of a phase.
+"""

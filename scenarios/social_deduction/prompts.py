@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from societas.agents import MemorySnapshot
 from societas.scenarios._templates import Prompts
-from societas.scenarios.social_deduction.table import Line, Memory
+from societas.scenarios.social_deduction.table import Line
 
 BLOCKS = Prompts(__file__)
 
 
-def render_memory(memory: Memory) -> str:
+def render_memory(memory: MemorySnapshot) -> str:
     """Announcements, private observations and own notes (empty when there are none)."""
     return BLOCKS.render("memory", memory=memory)
 

@@ -8,24 +8,11 @@ observations or the game state. Only the rules write those.
 from __future__ import annotations
 
 import json
-from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from societas.scenarios.social_deduction.config import MemoryLimits
-
-
-@dataclass(frozen=True, slots=True)
-class Note:
-    """One memory entry: something the player learned in `round`."""
-
-    round: int
-    text: str
-
-    @property
-    def quoted(self) -> str:
-        """The text as one JSON string literal (for entries a player wrote itself)."""
-        return json.dumps(self.text, ensure_ascii=False)
+from societas.agents import Memory, MemorySnapshot
+from societas.scenarios.social_deduction.config import ANNOUNCEMENTS, OBSERVATIONS, SUMMARIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,43 +43,30 @@ class Public:
     today: tuple[Line, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Memory:
-    """What one player remembers, as of the moment it is asked (a snapshot)."""
-
-    announcements: tuple[Note, ...]
-    observations: tuple[Note, ...]
-    summaries: tuple[Note, ...]
-
-
 class Table:
-    """Seats, secret roles and memories of one game.
+    """Seats, secret roles and speeches of one game.
 
-    Snapshots (`public`, `memory`) are cached until the state they show changes, because a
-    phase asks many players about the same state.
+    What players learn goes into their memories (the agents' own, in the channels of
+    `config.MEMORY_CHANNELS`); the table keeps no second copy. The public snapshot is cached
+    until the state it shows changes, because a phase asks many players about the same state
+    (each memory caches its own snapshot likewise).
 
     Args:
         roles: player → role, in seat order.
         sides: role → side (``"werewolves"``, ``"villagers"``, ``"traitors"``, …).
-        limits: how much each player's memory keeps.
+        memories: player → its memory (see `moderator.open_table`).
     """
 
     def __init__(self, roles: Mapping[str, str], sides: Mapping[str, str],
-                 limits: MemoryLimits) -> None:
+                 memories: Mapping[str, Memory]) -> None:
         self.players: tuple[str, ...] = tuple(roles)
         self.roles: dict[str, str] = dict(roles)
         self.sides: dict[str, str] = {p: sides[r] for p, r in roles.items()}
         self.alive: list[str] = list(self.players)
         self._round = 0
-        self.limits = limits
-        self._announcements: deque[Note] = deque(maxlen=limits.announcements)
-        self._observations: dict[str, deque[Note]] = {
-            p: deque(maxlen=limits.observations) for p in self.players}
-        self._summaries: dict[str, deque[Note]] = {
-            p: deque(maxlen=limits.summaries) for p in self.players}
+        self.memories: dict[str, Memory] = {p: memories[p] for p in self.players}
         self.speeches: tuple[Line, ...] = ()
         self._public: Public | None = None
-        self._memories: dict[str, Memory] = {}
 
     @property
     def round(self) -> int:
@@ -135,20 +109,18 @@ class Table:
 
     # -- what players know ---------------------------------------------------------------------
     def announce(self, text: str) -> None:
-        """A public moderator announcement (every player's memory)."""
-        self._announcements.append(Note(self.round, text))
-        self._memories.clear()
+        """A public moderator announcement (into every player's memory)."""
+        for memory in self.memories.values():
+            memory.add(text, channel=ANNOUNCEMENTS, round=self.round)
 
     def observe(self, players: str | Iterable[str], text: str) -> None:
         """A private observation for one or several players."""
         for player in [players] if isinstance(players, str) else players:
-            self._observations[player].append(Note(self.round, text))
-            self._memories.pop(player, None)
+            self.memories[player].add(text, channel=OBSERVATIONS, round=self.round)
 
     def note(self, player: str, text: str) -> None:
         """A summary the player wrote for itself."""
-        self._summaries[player].append(Note(self.round, text))
-        self._memories.pop(player, None)
+        self.memories[player].add(text, channel=SUMMARIES, round=self.round)
 
     def speak(self, speaker: str, text: str) -> Line:
         """Record a public speech; returns it as a `Line`."""
@@ -168,11 +140,6 @@ class Table:
                                   self.spoken_this_round())
         return self._public
 
-    def memory(self, player: str) -> Memory:
-        """A snapshot of what `player` remembers now."""
-        memory = self._memories.get(player)
-        if memory is None:
-            memory = Memory(tuple(self._announcements), tuple(self._observations[player]),
-                            tuple(self._summaries[player]))
-            self._memories[player] = memory
-        return memory
+    def memory(self, player: str) -> MemorySnapshot:
+        """A snapshot of what `player` remembers now (channel → notes)."""
+        return self.memories[player].snapshot()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from societas.scenarios.social_deduction import BallotRules, MemoryLimits, VotingRules
+from societas.scenarios.social_deduction import BallotRules, VotingRules
 from societas.scenarios.social_deduction.answers import SPEECH_MAX_CHARS
 from societas.scenarios.traitors.roles import FAITHFUL, TRAITOR
 
@@ -31,7 +31,6 @@ class TraitorsConfig(BaseModel):
     speech_chars: int = Field(SPEECH_MAX_CHARS, ge=20, le=SPEECH_MAX_CHARS,
                               description="longest speech or summary, in characters")
     max_rounds: int = Field(20, ge=1, description="rounds before the game ends in a draw")
-    memory: MemoryLimits = MemoryLimits()
 
     @model_validator(mode="after")
     def _fixed_roles_fit(self) -> TraitorsConfig:

@@ -44,10 +44,13 @@ Round (``discuss, vote, banish, react, plot, murder, winner``)
 
 Memory and prompts
     The briefing (rules, then role and fellow Traitors) is the shared system prompt; the persona
-    follows. Each question starts with the player's memory (announcements, private observations,
-    its last summaries, bounded by ``memory``), then the state, the talk it responds to, then
-    the question. Speeches are quoted data under the speaker's name; only the rules write
-    announcements, observations and the game state.
+    follows. Each question starts with the player's memory: its agent's memory channels
+    ``announcements``, ``observations`` (private facts such as the secret meeting) and
+    ``summaries`` (its own notes), each keeping its last entries (default bounds in
+    `social_deduction.MEMORY_CHANNELS`; ``population.memory`` sets them, an int for all or e.g.
+    ``{summaries: 1}``). Then the state, the talk it responds to, then the question. Speeches
+    are quoted data under the speaker's name; only the rules write announcements, observations
+    and the game state.
 
 Deviations from the released code
     Answers are constrained: a vote is always an alive player (the reference takes the first
@@ -71,24 +74,28 @@ Metrics (``analysis.traitors``)
 
 Version history
     1: Curvo (2025) rules with configurable ballots.
+    2: memory bounds move from ``scenario.memory`` to ``population.memory`` (same defaults;
+       default games play and prompt exactly as in version 1).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
 from societas.agents import Agent
 from societas.scenarios.social_deduction import (
+    MEMORY_CHANNELS,
     Announced,
     Line,
     RoleAssigned,
     Summarized,
-    Table,
     Voted,
     announce,
     decide,
+    open_table,
     parity_winner,
     poll,
     record_roles,
@@ -120,6 +127,8 @@ class Traitors(Scenario):
               Murdered)
     questions = frozenset({"introduce", "discuss", "react", "summarize", "vote", "plot",
                            "murder"})
+    memory_channels: ClassVar[Mapping[str, int]] = MEMORY_CHANNELS
+    """A player's memory (see `social_deduction.MEMORY_CHANNELS`; ``population.memory``)."""
     smoke: ClassVar[dict[str, Any]] = {"population": {"size": 10}}
 
     config: TraitorsConfig
@@ -165,7 +174,7 @@ class Traitors(Scenario):
         sim.enter("deal")
         counts = {TRAITOR: cfg.traitors, FAITHFUL: len(sim.agents) - cfg.traitors}
         roles = deal_roles(sim.agents.ids, counts, sim.rng, cfg.fixed_roles)
-        self.table = Table(roles, SIDES, cfg.memory)
+        self.table = open_table(sim, roles, SIDES)
         traitors = self.table.members(TRAITORS, alive=False)
         teams = {t: [o for o in traitors if o != t] for t in traitors}
         self.revealed: set[str] = set()
@@ -231,7 +240,7 @@ class Traitors(Scenario):
         table.eliminate(banished)
         self.revealed.add(banished)
         announce(sim, table, f"{banished} was banished at the round table. {banished} was a "
-                 f"{TITLES[role]}.")
+                 f"{TITLES[table.roles[banished]]}.")
         return banished
 
     async def react(self, sim: Sim, banished: str) -> None:

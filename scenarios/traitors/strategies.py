@@ -76,6 +76,8 @@ class Heuristic(Strategy):
 
         follow_crowd: bool = Field(True, description="faithfuls vote the most-accused player")
 
+    params: Params
+
     def scapegoat(self, seat: Seat, heard: Sequence[Line]) -> str:
         """The Faithful every Traitor accuses and votes for, found without conferring."""
         faithfuls = [p for p in seat.alive if p != seat.me and p not in seat.team]

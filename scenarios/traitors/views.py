@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from societas.scenarios.social_deduction import Line, Memory
+from societas.agents import MemorySnapshot
+from societas.scenarios.social_deduction import Line
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +22,8 @@ class Seat:
         traitors: how many traitors the game started with (everyone knows it).
         gone: (player, revealed role or None) for everyone out of the game, in order.
         speeches: every public speech of the game so far (never the secret meeting).
-        memory: announcements, private observations and own notes (for prompts).
+        memory: the player's memory channels (announcements, private observations,
+            own notes) as of now, for prompts.
     """
 
     me: str
@@ -33,7 +35,7 @@ class Seat:
     traitors: int
     gone: tuple[tuple[str, str | None], ...]
     speeches: tuple[Line, ...]
-    memory: Memory
+    memory: MemorySnapshot
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from societas.scenarios.social_deduction import MemoryLimits, VotingRules
+from societas.scenarios.social_deduction import VotingRules
 from societas.scenarios.social_deduction.answers import SPEECH_MAX_CHARS
 from societas.scenarios.werewolf.roles import CATALOGUE, WEREWOLVES
 
@@ -30,7 +30,6 @@ class WerewolfConfig(BaseModel):
     speech_chars: int = Field(SPEECH_MAX_CHARS, ge=20, le=SPEECH_MAX_CHARS,
                               description="longest speech or summary, in characters")
     max_rounds: int = Field(20, ge=1, description="rounds before the game ends in a draw")
-    memory: MemoryLimits = MemoryLimits()
 
     @field_validator("roles")
     @classmethod

@@ -134,7 +134,7 @@ class Questions:
     def _order(self, options: Sequence[str], rng: np.random.Generator) -> tuple[str, ...]:
         if not self.config.shuffle_options or len(options) < 2:
             return tuple(options)
-        return tuple(options[i] for i in rng.permutation(len(options)))
+        return tuple(options[int(i)] for i in rng.permutation(len(options)))
 
     def _prompt(self, verb: str, view: Any) -> Callable[[], str]:
         seat: Seat = view.seat

@@ -39,10 +39,13 @@ Round (``night, dawn, winner, debate, vote, exile, winner, summarize``)
 
 Memory and prompts
     The briefing (rules, then role and teammates) is the shared system prompt; the persona
-    follows. Each question's prompt starts with the player's memory (moderator announcements,
-    private observations, its own last summaries, each bounded by ``memory``), then the state
-    and today's debate, then the question. Speeches appear as quoted strings under the speaker's
-    name and never enter announcements, observations or the game state.
+    follows. Each question's prompt starts with the player's memory: its agent's memory
+    channels ``announcements`` (moderator lines), ``observations`` (private facts) and
+    ``summaries`` (its own notes), each keeping its last entries (default bounds in
+    `social_deduction.MEMORY_CHANNELS`; ``population.memory`` sets them, an int for all or e.g.
+    ``{summaries: 1}``). Then the state and today's debate, then the question. Speeches appear
+    as quoted strings under the speaker's name and never enter announcements, observations or
+    the game state.
 
 Decisions per game and defaults chosen here
     Werewolf Arena collects a full synthetic vote after every debate turn
@@ -69,10 +72,13 @@ Metrics (``analysis.werewolf``)
 
 Version history
     1: Werewolf Arena rules, guard and witch roles, configurable ballot.
+    2: memory bounds move from ``scenario.memory`` to ``population.memory`` (same defaults;
+       default games play and prompt exactly as in version 1).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -80,13 +86,14 @@ from pydantic import BaseModel
 
 from societas.agents import Agent
 from societas.scenarios.social_deduction import (
+    MEMORY_CHANNELS,
     Announced,
     RoleAssigned,
     Summarized,
-    Table,
     Voted,
     announce,
     decide,
+    open_table,
     parity_winner,
     poll,
     record_roles,
@@ -147,6 +154,8 @@ class Werewolf(Scenario):
               Inspected, Healed, Poisoned, Killed, Bid, Debated, Exiled)
     questions = frozenset({"attack", "protect", "guard", "inspect", "heal", "poison", "bid",
                            "debate", "vote", "summarize"})
+    memory_channels: ClassVar[Mapping[str, int]] = MEMORY_CHANNELS
+    """A player's memory (see `social_deduction.MEMORY_CHANNELS`; ``population.memory``)."""
     smoke: ClassVar[dict[str, Any]] = {"population": {"size": 8}}
 
     config: WerewolfConfig
@@ -192,7 +201,7 @@ class Werewolf(Scenario):
         cfg = self.config
         sim.enter("deal")
         roles = deal_roles(sim.agents.ids, cfg.roles, sim.rng, cfg.fixed_roles)
-        self.table = Table(roles, SIDES, cfg.memory)
+        self.table = open_table(sim, roles, SIDES)
         self.inspected: dict[str, dict[str, str]] = {p: {} for p in roles if roles[p] == "seer"}
         self.potions: dict[str, set[str]] = {p: {"heal", "poison"} for p in roles
                                              if roles[p] == "witch"}
@@ -258,14 +267,15 @@ class Werewolf(Scenario):
     async def brew(self, sim: Sim, witch: str, night: Night) -> None:
         """The witch hears the victim, may heal them, else may poison someone."""
         table, potions = self.table, self.potions[witch]
-        if night.attacked is not None:
-            table.observe(witch, f"During the night, the werewolves attacked {night.attacked}.")
-        can_heal = "heal" in potions and night.attacked is not None
-        if can_heal and await sim.ask(witch, self.ask.heal(witch, night.attacked)) == "yes":
+        victim = night.attacked
+        if victim is not None:
+            table.observe(witch, f"During the night, the werewolves attacked {victim}.")
+        if (victim is not None and "heal" in potions
+                and await sim.ask(witch, self.ask.heal(witch, victim)) == "yes"):
             potions.discard("heal")
             night.healed = True
-            sim.emit(Healed(actor=witch, target=night.attacked, round=table.round))
-            table.observe(witch, f"I used my healing potion on {night.attacked}.")
+            sim.emit(Healed(actor=witch, target=victim, round=table.round))
+            table.observe(witch, f"I used my healing potion on {victim}.")
             return
         if "poison" in potions:
             target = await sim.ask(witch, self.ask.poison(witch, sim.rng))

@@ -77,6 +77,8 @@ class Heuristic(Strategy):
         fake_claim: float = Field(0.0, ge=0.0, le=1.0,
                                   description="a werewolf's chance to claim Seer when speaking")
 
+    params: Params
+
     # -- what the player believes --------------------------------------------------------------
     def claimant(self, seat: Seat) -> str | None:
         """The first player who claimed the Seer (other than me), if any."""

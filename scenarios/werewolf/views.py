@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from societas.scenarios.social_deduction import Line, Memory
+from societas.agents import MemorySnapshot
+from societas.scenarios.social_deduction import Line
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +25,8 @@ class Seat:
         known: (player, role) pairs the player learned privately (a seer's findings).
         speeches: every public speech of the game so far.
         today: this round's debate so far.
-        memory: announcements, private observations and own notes (for prompts).
+        memory: the player's memory channels (announcements, private observations,
+            own notes) as of now, for prompts.
     """
 
     me: str
@@ -35,7 +37,7 @@ class Seat:
     known: tuple[tuple[str, str], ...]
     speeches: tuple[Line, ...]
     today: tuple[Line, ...]
-    memory: Memory
+    memory: MemorySnapshot
 
 
 @dataclass(frozen=True, slots=True)
