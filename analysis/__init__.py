@@ -1,5 +1,6 @@
-"""Analysis of run logs with polars. Reads logs (through the engine's log readers); nothing in
-the engine imports it.
+"""Analysis of run logs with polars.
+
+It reads logs through the engine's log readers; nothing in the engine imports it.
 
 Each scenario's analysis (headline metrics, timeline table) is registered once, through the
 ``societas.analysis`` entry-point group or `register_analysis` (see `analysis._registry`).

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
+from societas.analysis._scalars import number
 from societas.analysis.load import events, manifest
 
 _CONTENT = ["sim", "seq", "step", "phase", "kind", "actor", "target", "data"]
@@ -42,7 +43,7 @@ def compare(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> pl.DataFram
 def first_divergent_step(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> int | None:
     """The earliest step (over all simulations) whose events differ; None when identical."""
     diff = compare(a, b).filter(~pl.col("same"))
-    return None if diff.is_empty() else int(diff["step"].min())
+    return None if diff.is_empty() else int(number(diff["step"].min()))
 
 
 def describe_lineage(run_dir: str | os.PathLike[str]) -> str:

@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from societas.analysis._registry import ScenarioAnalysis
+from societas.analysis._scalars import number
 from societas.analysis.load import fields
 
 OPINION_KINDS = ("surveyed", "reported", "rated")
@@ -269,8 +270,8 @@ def summary(events: pl.LazyFrame, *, gap: float = 0.1, tolerance: float = 1e-6
         x0 = part.filter(pl.col("step") == steps[0]).sort("actor")
         x1 = part.filter(pl.col("step") == steps[-1]).sort("actor")
         mid = midpoints.filter((pl.col("run_id") == run_id) & (pl.col("sim") == sim))["midpoint"]
-        midpoint = float(mid[0]) if len(mid) and mid[0] is not None else float(
-            (x0["opinion"].min() + x0["opinion"].max()) / 2)
+        midpoint = float(mid[0]) if len(mid) and mid[0] is not None else (
+            number(x0["opinion"].min()) + number(x0["opinion"].max())) / 2
         spreads = part.group_by("step").agg((pl.col("opinion").max() - pl.col("opinion").min())
                                             .alias("spread")).sort("step")
         both = x0.join(x1, on="actor", suffix="_final")
@@ -316,9 +317,9 @@ def debate_summary(events: pl.LazyFrame) -> dict[str, Any]:
     groups = group_convergence(events)
     if groups.height:
         out["groups"] = groups.height
-        out["mean ΔSD private"] = float(groups["delta_sd_private"].mean())
+        out["mean ΔSD private"] = float(number(groups["delta_sd_private"].mean()))
         if "delta_sd_public" in groups.columns:
-            out["mean ΔSD public"] = float(groups["delta_sd_public"].mean())
+            out["mean ΔSD public"] = float(number(groups["delta_sd_public"].mean()))
     return out
 
 

@@ -8,9 +8,11 @@ polars DataFrame; a game is identified by ``(run_id, sim)``. Roles come from the
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import polars as pl
 
+from societas.analysis._scalars import number_or_none
 from societas.analysis.load import fields
 
 GAME = ["run_id", "sim"]
@@ -88,15 +90,17 @@ def win_rates(events: pl.LazyFrame, by: str = "side") -> pl.DataFrame:
     return _rates(games.unique([*GAME, *key]), key)
 
 
-def game_length(events: pl.LazyFrame) -> dict[str, float]:
+def game_length(events: pl.LazyFrame) -> dict[str, float | None]:
     """Rounds per game: mean, median, min, max, and the share of draws."""
     ended = outcomes(events)
     if ended.height == 0:
         return {"games": 0}
-    return {"games": ended.height, "mean rounds": ended["rounds"].mean(),
-            "median rounds": ended["rounds"].median(), "min rounds": ended["rounds"].min(),
-            "max rounds": ended["rounds"].max(),
-            "draw share": ended["winner"].is_null().mean()}
+    rounds = ended["rounds"]
+    return {"games": ended.height, "mean rounds": number_or_none(rounds.mean()),
+            "median rounds": number_or_none(rounds.median()),
+            "min rounds": number_or_none(rounds.min()),
+            "max rounds": number_or_none(rounds.max()),
+            "draw share": number_or_none(ended["winner"].is_null().mean())}
 
 
 def agreement(ballots: pl.DataFrame) -> pl.DataFrame:
@@ -144,7 +148,7 @@ def _voted(f: dict[str, object]) -> str:
     return f"{f['actor']} votes to {f['ballot']} {f['target']}{poll}"
 
 
-def _tally(f: dict[str, object]) -> str:
+def _tally(f: dict[str, Any]) -> str:
     counts = f.get("counts") or {}
     return ", ".join(f"{who} {n}" for who, n in sorted(counts.items(), key=lambda c: -c[1]))
 

@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from societas.analysis._registry import ScenarioAnalysis
+from societas.analysis._scalars import number
 from societas.analysis.load import fields
 from societas.analysis.social import GAME, _tally, entropy, headline, votes
 from societas.analysis.social import TIMELINE as SHARED_TIMELINE
@@ -38,7 +39,7 @@ def vote_accuracy(events: pl.LazyFrame, *, final: bool = True) -> float | None:
     village = exile_votes(events, final=final).filter(pl.col("voter_side") != WOLVES)
     if village.height == 0:
         return None
-    return float((village["target_side"] == WOLVES).mean())
+    return float(number((village["target_side"] == WOLVES).mean()))
 
 
 def vote_accuracy_by_round(events: pl.LazyFrame, *, final: bool = True) -> pl.DataFrame:
@@ -58,13 +59,13 @@ def bus_rate(events: pl.LazyFrame, *, final: bool = True) -> float | None:
     eligible = wolves.filter(pl.col("wolves_voting") > 1)
     if eligible.height == 0:
         return None
-    return float((eligible["target_side"] == WOLVES).mean())
+    return float(number((eligible["target_side"] == WOLVES).mean()))
 
 
 def voting_entropy(events: pl.LazyFrame, *, final: bool = True) -> float | None:
     """Mean over exile votes (one per game and round) of the targets' entropy in bits."""
     per_poll = entropy(exile_votes(events, final=final))
-    return float(per_poll["value"].mean()) if per_poll.height else None
+    return float(number(per_poll["value"].mean())) if per_poll.height else None
 
 
 def seer_reveals(events: pl.LazyFrame, pattern: str = SEER_CLAIM) -> pl.DataFrame:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -45,3 +45,7 @@ class Outcome(Event):
 
     kind: ClassVar[str] = "outcome"
     model_config = ConfigDict(frozen=True, extra="allow")
+
+    if TYPE_CHECKING:  # extra="allow": any keyword is a field (pydantic's checker sees none)
+        def __init__(self, *, actor: str | None = None, target: str | None = None,
+                     **data: Any) -> None: ...

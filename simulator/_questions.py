@@ -27,6 +27,7 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 A = TypeVar("A")
+M = TypeVar("M", bound=BaseModel)
 
 REASONING_MAX_CHARS = 600
 """Upper bound on the `reasoning` field's length, so that decoding always terminates."""
@@ -305,7 +306,7 @@ class Text(Question[str]):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Form(Question[BaseModel]):
+class Form(Question[M]):
     """An answer with the fields of a pydantic `model`.
 
     `limits` bounds fields for this question only: a number by value
@@ -314,7 +315,7 @@ class Form(Question[BaseModel]):
     JSON schema for decoding and are checked on parse.
     """
 
-    model: type[BaseModel]
+    model: type[M]
     limits: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -348,7 +349,7 @@ class Form(Question[BaseModel]):
         return {**schema, "properties": properties,
                 "required": ["reasoning", *schema.get("required", [])]}
 
-    def check(self, value: Any) -> BaseModel:
+    def check(self, value: Any) -> M:
         if isinstance(value, self.model):
             answer = value
         else:
@@ -371,18 +372,18 @@ class Form(Question[BaseModel]):
                 raise AnswerError(f"{name}={value!r} is outside [{low:g}, {high:g}]")
         return answer
 
-    def parse(self, text: str) -> BaseModel:
+    def parse(self, text: str) -> M:
         return self.check(_load_json_object(text))
 
-    def encode(self, answer: BaseModel) -> str:
+    def encode(self, answer: M) -> str:
         obj = {"reasoning": ""} if self.reasoning else {}
         obj.update(answer.model_dump(mode="json"))
         return json.dumps(obj, ensure_ascii=False)
 
-    def to_json(self, answer: BaseModel) -> Any:
+    def to_json(self, answer: M) -> Any:
         return answer.model_dump(mode="json")
 
-    def sample(self, rng: np.random.Generator) -> BaseModel:
+    def sample(self, rng: np.random.Generator) -> M:
         values = {}
         for name, info in self.model.model_fields.items():
             bounds = self.limits.get(name) or _field_bounds(info)

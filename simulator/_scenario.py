@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -16,6 +16,12 @@ if TYPE_CHECKING:
     from societas.simulator._sim import Sim
 
 
+class NoConfig(BaseModel):
+    """The parameters of a scenario that declares no `Config`: none."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 class Scenario:
     """Base class of scenarios. One instance plays one simulation.
 
@@ -26,12 +32,8 @@ class Scenario:
     """
 
     name: ClassVar[str]
-
-    class Config(BaseModel):
-        """The scenario's parameters."""
-
-        model_config = ConfigDict(extra="forbid", frozen=True)
-
+    Config: ClassVar[type[BaseModel]] = NoConfig
+    """The scenario's parameters (a pydantic model; by default, none)."""
     strategies: ClassVar[tuple[type[Strategy], ...]] = ()
     make_agent: ClassVar[Callable[[AgentSpec], AgentLike]]
     events: ClassVar[tuple[type[Event], ...]] = ()
@@ -40,6 +42,9 @@ class Scenario:
     questions: ClassVar[frozenset[str]] = frozenset()
     """The name (rulebook verb) of every question `run` asks. When declared, `Sim.ask` refuses
     any other, and strategies' verb tables and interventions are checked against it."""
+    memory_channels: ClassVar[Mapping[str, int] | None] = None
+    """Each agent's memory channels and their default bounds (``population.memory`` overrides
+    them; see `simulator._setup.memory_limits`); None: one channel, ``default``, of 20 entries."""
     smoke: ClassVar[dict[str, Any]] = {}
     """Config overrides for a small, quick run (``{"scenario": {...}, "population": {...}}``),
     used by `simulator.testing.check_scenario` and smoke runs."""

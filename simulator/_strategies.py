@@ -56,6 +56,10 @@ class Strategy:
 
         model_config = ConfigDict(extra="forbid", frozen=True)
 
+    params: Params
+    """The validated parameters. A subclass defining its own `Params` redeclares this as
+    ``params: Params`` so that type checkers know their fields."""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         table = dict(cls.verbs)
@@ -64,7 +68,7 @@ class Strategy:
                 table[verb] = attribute
         cls.verbs = MappingProxyType(table)
 
-    def __init__(self, params: BaseModel | None = None) -> None:
+    def __init__(self, params: Params | None = None) -> None:
         self.params = params if params is not None else self.Params()
 
     def answer(self, question: Question[Any], rng: np.random.Generator) -> Any:
@@ -118,6 +122,8 @@ class FixedStrategy(Strategy):
         """The answer to give, by question name."""
 
         answers: dict[str, Any] = {}
+
+    params: Params
 
     def otherwise(self, question: Question[Any], rng: np.random.Generator) -> Any:
         if question.name in self.params.answers:

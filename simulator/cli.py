@@ -87,7 +87,8 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     """The argument parser of the ``societas`` command (with plugin commands, if `plugins`)."""
-    parser = argparse.ArgumentParser(prog="societas", description=__doc__.partition("\n")[0])
+    summary = (__doc__ or "").partition("\n")[0]
+    parser = argparse.ArgumentParser(prog="societas", description=summary)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a scenario (Hydra overrides: key=value ...)")
     run.add_argument("overrides", nargs="*", help="e.g. scenario=donor_game seed=3 "

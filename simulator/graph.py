@@ -57,7 +57,8 @@ class GraphParams(BaseModel):
     name: str
     isolates: Literal["keep", "connect", "error"] = "keep"
     require_connected: bool = False
-    seed: int | None = Field(None, ge=0, description="fixes the graph whatever the run seed")
+    seed: int | None = Field(default=None, ge=0,
+                             description="fixes the graph whatever the run seed")
 
     def check_size(self, size: int) -> None:
         """Raise `ConfigError` when the parameters do not fit a population of `size` agents."""
@@ -122,7 +123,7 @@ def describe(graph: nx.Graph) -> dict[str, Any]:
     import networkx as nx
 
     nodes = graph.number_of_nodes()
-    directed = graph.is_directed()
+    directed = isinstance(graph, nx.DiGraph)  # is_directed(), as a type narrowing
     components = list(nx.weakly_connected_components(graph) if directed
                       else nx.connected_components(graph))
     report: dict[str, Any] = {
@@ -193,8 +194,8 @@ def _complete(agent_ids: Sequence[str], params: GraphParams, seed: int) -> Any:
 class ErdosRenyiParams(GraphParams):
     """G(n, p): link probability ``p``, or ``mean_degree / (n − 1)`` when ``p`` is unset."""
 
-    p: float | None = Field(None, ge=0.0, le=1.0)
-    mean_degree: float | None = Field(None, ge=0.0)
+    p: float | None = Field(default=None, ge=0.0, le=1.0)
+    mean_degree: float | None = Field(default=None, ge=0.0)
     directed: bool = False
 
     @model_validator(mode="after")
@@ -223,8 +224,8 @@ def _erdos_renyi(agent_ids: Sequence[str], params: ErdosRenyiParams, seed: int) 
 class WattsStrogatzParams(GraphParams):
     """Ring lattice where each node links to its `k` nearest neighbours, rewired with `p`."""
 
-    k: int = Field(4, ge=2)
-    p: float = Field(0.1, ge=0.0, le=1.0)
+    k: int = Field(default=4, ge=2)
+    p: float = Field(default=0.1, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _even(self) -> WattsStrogatzParams:
@@ -251,7 +252,7 @@ def _watts_strogatz(agent_ids: Sequence[str], params: WattsStrogatzParams, seed:
 class BarabasiAlbertParams(GraphParams):
     """Preferential attachment: each new node links to `m` existing ones."""
 
-    m: int = Field(3, ge=1)
+    m: int = Field(default=3, ge=1)
 
     def check_size(self, size: int) -> None:
         """`m` must be below the population size."""
@@ -276,10 +277,10 @@ class StochasticBlockParams(GraphParams):
     carries its ``block`` number.
     """
 
-    blocks: int | None = Field(None, ge=1)
+    blocks: int | None = Field(default=None, ge=1)
     sizes: list[int] | None = None
-    p_in: float | None = Field(None, ge=0.0, le=1.0)
-    p_out: float | None = Field(None, ge=0.0, le=1.0)
+    p_in: float | None = Field(default=None, ge=0.0, le=1.0)
+    p_out: float | None = Field(default=None, ge=0.0, le=1.0)
     p: list[list[float]] | None = None
     directed: bool = False
 
@@ -311,6 +312,7 @@ class StochasticBlockParams(GraphParams):
         if self.p is not None:
             return self.p
         k = self.blocks or len(self.sizes or ())
+        assert self.p_in is not None and self.p_out is not None  # checked by _consistent
         return [[float(self.p_in if i == j else self.p_out) for j in range(k)] for i in range(k)]
 
     def check_size(self, size: int) -> None:
@@ -348,7 +350,7 @@ class EdgeListParams(GraphParams):
     expects the labels to be agent ids already. Agents the file does not mention are isolated.
     """
 
-    path: str | None = Field(None, validate_default=True)
+    path: str | None = Field(default=None, validate_default=True)
     source: str = "source"
     target: str = "target"
     weight: str | None = None
@@ -517,7 +519,9 @@ def unlink(sim: Sim, source: str, target: str, *, reason: str) -> bool:
 
 def sources(graph: nx.Graph, node: str) -> list[str]:
     """Who `node` hears: its in-neighbours in a directed graph, its neighbours otherwise."""
-    if graph.is_directed():
+    import networkx as nx
+
+    if isinstance(graph, nx.DiGraph):  # is_directed(), as a type narrowing
         return list(graph.predecessors(node))
     return list(graph.neighbors(node))
 

@@ -138,9 +138,11 @@ def convert_gguf(gguf: Path, folder: Path) -> Path:
         # A local folder: transformers reads the file and never contacts a hub.
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        model.hf_quantizer = None
+        # transformers' types: Module.__setattr__ takes tensors and modules; configs declare
+        # only their common fields.
+        model.hf_quantizer = None  # pyright: ignore[reportArgumentType]
         if hasattr(model.config, "quantization_config"):
-            del model.config.quantization_config
+            del model.config.quantization_config  # pyright: ignore[reportAttributeAccessIssue]
         model.save_pretrained(scratch)
         tokenizer.save_pretrained(scratch)
         record = {"converted_from": str(gguf), "source_sha256": file_sha256(gguf),

@@ -77,13 +77,14 @@ class DebateConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     statement: str = "Social media does more harm than good to society."
-    group_size: int = Field(4, ge=2)
-    rounds: int = Field(3, ge=1)
-    chat_turns: int = Field(1, ge=0, description="chat messages each partner sends per round")
+    group_size: int = Field(default=4, ge=2)
+    rounds: int = Field(default=3, ge=1)
+    chat_turns: int = Field(default=1, ge=0,
+                            description="chat messages each partner sends per round")
     initial: Initial = Levels(values=[1, 2, 3, 4, 5, 6])
     reasoning: bool = True
-    tweet_words: int = Field(60, ge=5)
-    message_words: int = Field(50, ge=5)
+    tweet_words: int = Field(default=60, ge=5)
+    message_words: int = Field(default=50, ge=5)
 
     @model_validator(mode="after")
     def _even_groups(self) -> DebateConfig:

@@ -86,17 +86,18 @@ class DonorGameConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    generations: int = Field(10, ge=1)
-    rounds: int = Field(12, ge=1)
-    endowment: float = Field(10.0, gt=0)
-    multiplier: float = Field(2.0, gt=0)
-    trace_depth: int = Field(3, ge=0)
-    survival_fraction: float = Field(0.5, gt=0, lt=1)
+    generations: int = Field(default=10, ge=1)
+    rounds: int = Field(default=12, ge=1)
+    endowment: float = Field(default=10.0, gt=0)
+    multiplier: float = Field(default=2.0, gt=0)
+    trace_depth: int = Field(default=3, ge=0)
+    survival_fraction: float = Field(default=0.5, gt=0, lt=1)
     pairing: Literal["alternating", "notebook"] = "alternating"
     punishment: bool = False
-    punishment_loss: float = Field(2.0, ge=0)
-    reasoning: bool = Field(True, description="ask models for a justification before answering")
-    strategy_words: int = Field(60, ge=5, description="word limit of a strategy sentence")
+    punishment_loss: float = Field(default=2.0, ge=0)
+    reasoning: bool = Field(default=True,
+                            description="ask models for a justification before answering")
+    strategy_words: int = Field(default=60, ge=5, description="word limit of a strategy sentence")
 
 
 # -- events ----------------------------------------------------------------------------------------

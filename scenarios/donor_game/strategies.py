@@ -69,7 +69,9 @@ class FixedFraction(_DonorStrategy):
     class Params(Strategy.Params):
         """The share of current resources given each round."""
 
-        fraction: float = Field(0.5, ge=0.0, le=1.0)
+        fraction: float = Field(default=0.5, ge=0.0, le=1.0)
+
+    params: Params
 
     @property
     def description(self) -> str:  # type: ignore[override]
@@ -92,10 +94,12 @@ class Discriminator(_DonorStrategy):
     class Params(Strategy.Params):
         """Thresholds and fractions of the discriminator."""
 
-        threshold: float = Field(0.5, ge=0.0, le=1.0)
-        generous: float = Field(0.5, ge=0.0, le=1.0)
-        stingy: float = Field(0.0, ge=0.0, le=1.0)
-        punish: float = Field(0.0, ge=0.0, le=1.0)
+        threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+        generous: float = Field(default=0.5, ge=0.0, le=1.0)
+        stingy: float = Field(default=0.0, ge=0.0, le=1.0)
+        punish: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    params: Params
 
     description = ("My strategy will be to give generously to those who gave generously last time, "
                    "and little to those who did not.")

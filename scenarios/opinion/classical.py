@@ -65,17 +65,20 @@ class OpinionModelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: ModelName = "degroot"
-    steps: int = Field(100, ge=1)
+    steps: int = Field(default=100, ge=1)
     initial: Initial = Uniform()
-    self_weight: float = Field(1.0, ge=0.0, description="DeGroot/FJ weight of own opinion")
-    susceptibility: float = Field(0.8, ge=0.0, le=1.0, description="FJ λ (stubbornness 1 − λ)")
-    epsilon: float = Field(0.2, gt=0.0, description="HK / Deffuant confidence bound")
-    mu: float = Field(0.5, gt=0.0, le=0.5, description="Deffuant convergence parameter")
+    self_weight: float = Field(default=1.0, ge=0.0, description="DeGroot/FJ weight of own opinion")
+    susceptibility: float = Field(default=0.8, ge=0.0, le=1.0,
+                                  description="FJ λ (stubbornness 1 − λ)")
+    epsilon: float = Field(default=0.2, gt=0.0, description="HK / Deffuant confidence bound")
+    mu: float = Field(default=0.5, gt=0.0, le=0.5, description="Deffuant convergence parameter")
     neighbourhood: Literal["graph", "everyone"] = "graph"
-    sample: float = Field(0.5, gt=0.0, le=1.0, description="pairwise: share of agents drawn")
+    sample: float = Field(default=0.5, gt=0.0, le=1.0,
+                          description="pairwise: share of agents drawn")
     stop_when_converged: bool = True
-    tolerance: float = Field(1e-9, ge=0.0)
-    record_every: int = Field(1, ge=0, description="survey interval in steps (0: first and last)")
+    tolerance: float = Field(default=1e-9, ge=0.0)
+    record_every: int = Field(default=1, ge=0,
+                              description="survey interval in steps (0: first and last)")
     log_edges: bool = True
 
 

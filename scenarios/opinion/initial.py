@@ -86,7 +86,7 @@ class Normal(_Initial):
 
     kind: Literal["normal"] = "normal"
     mean: float = 0.0
-    sd: float = Field(1.0, ge=0.0)
+    sd: float = Field(default=1.0, ge=0.0)
     low: float = -np.inf
     high: float = np.inf
 

@@ -29,14 +29,15 @@ def influence_weights(adjacency: scipy.sparse.csr_array, self_weight: float = 1.
     """Row-stochastic W = D⁻¹(A + s·I); an agent that hears nobody keeps its opinion (W_ii = 1)."""
     import scipy.sparse as sp
 
-    n = adjacency.shape[0]
+    n = adjacency.shape[0]  # pyright: ignore[reportOptionalSubscript]  # scipy: untyped
     with_self = (adjacency + self_weight * sp.eye_array(n, format="csr")).tocsr()
     totals = np.asarray(with_self.sum(axis=1)).ravel()
     lonely = totals <= 0
     if lonely.any():
         with_self = (with_self + sp.diags_array(lonely.astype(float), format="csr")).tocsr()
         totals = np.where(lonely, 1.0, totals)
-    return (sp.diags_array(1.0 / totals) @ with_self).tocsr()
+    weights = sp.diags_array(1.0 / totals) @ with_self
+    return weights.tocsr()  # pyright: ignore[reportAttributeAccessIssue]  # scipy: untyped
 
 
 def degroot_step(weights: scipy.sparse.csr_array, x: np.ndarray) -> np.ndarray:
@@ -56,7 +57,7 @@ def friedkin_johnsen_equilibrium(weights: scipy.sparse.csr_array, anchors: np.nd
     import scipy.sparse as sp
     import scipy.sparse.linalg as spla
 
-    n = weights.shape[0]
+    n = weights.shape[0]  # pyright: ignore[reportOptionalSubscript]  # scipy: untyped
     lam = np.broadcast_to(np.asarray(susceptibility, dtype=float), (n,))
     system = (sp.eye_array(n, format="csc") - sp.diags_array(lam) @ weights).tocsc()
     return np.asarray(spla.spsolve(system, (1.0 - lam) * anchors))
@@ -65,7 +66,8 @@ def friedkin_johnsen_equilibrium(weights: scipy.sparse.csr_array, anchors: np.nd
 def hegselmann_krause_step(adjacency: scipy.sparse.csr_array, x: np.ndarray,
                            epsilon: float) -> np.ndarray:
     """Synchronous HK over graph neighbours: the mean of own and heard opinions within ε."""
-    rows = np.repeat(np.arange(adjacency.shape[0]), np.diff(adjacency.indptr))
+    n = adjacency.shape[0]  # pyright: ignore[reportOptionalSubscript]  # scipy: untyped
+    rows = np.repeat(np.arange(n), np.diff(adjacency.indptr))
     cols = adjacency.indices
     close = np.abs(x[rows] - x[cols]) <= epsilon
     total = x + np.bincount(rows[close], weights=x[cols[close]], minlength=len(x))

@@ -73,7 +73,7 @@ class _Pairwise:
 
     def pairs(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Disjoint (initiator, source) pairs: `sample` of the agents each pick one source."""
-        n = self.adjacency.shape[0]
+        n = self.adjacency.shape[0]  # pyright: ignore[reportOptionalSubscript]  # scipy: untyped
         count = max(1, int(round(self.sample * n)))
         initiators = rng.choice(n, size=min(count, n), replace=False)
         first, second = kernels.random_sources(self.adjacency, initiators, rng)

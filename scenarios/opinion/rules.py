@@ -92,18 +92,18 @@ class OpinionDynamicsConfig(BaseModel):
 
     topic: str = "global_warming"
     framing: Framing = "false"
-    claim: str | None = Field(None, description="a custom claim replacing the topic's")
+    claim: str | None = Field(default=None, description="a custom claim replacing the topic's")
     confirmation_bias: Literal["none", "weak", "strong"] = "none"
     memory: Literal["cumulative", "reflective"] = "cumulative"
     exchange: Literal["dyad", "round"] = "dyad"
-    steps: int = Field(100, ge=1, description="dyads (dyad) or rounds (round)")
-    feed: int = Field(1, ge=0, description="round: posts each agent reads (0: all sources)")
+    steps: int = Field(default=100, ge=1, description="dyads (dyad) or rounds (round)")
+    feed: int = Field(default=1, ge=0, description="round: posts each agent reads (0: all sources)")
     initial: Initial = Levels(values=[-2, -1, 0, 1, 2])
     closed_world: bool = True
     reasoning: bool = True
-    post_words: int = Field(60, ge=5)
-    reflection_words: int = Field(80, ge=5)
-    unfollow: float | None = Field(None, gt=0, description="unfollow authors this far away")
+    post_words: int = Field(default=60, ge=5)
+    reflection_words: int = Field(default=80, ge=5)
+    unfollow: float | None = Field(default=None, gt=0, description="unfollow authors this far away")
     refollow: bool = False
     log_edges: bool = True
 
@@ -298,8 +298,7 @@ class OpinionDynamics(Scenario):
         if sim.graph is None:
             i, j = sim.rng.choice(len(self.agents), size=2, replace=False)
             return self.agents[int(j)], self.agents[int(i)]
-        hearing = [a for a in self.agents if sim.graph.has_node(a) and
-                   (sim.graph.in_degree(a) if sim.graph.is_directed() else sim.graph.degree(a))]
+        hearing = [a for a in self.agents if sim.graph.has_node(a) and sources(sim.graph, a)]
         if not hearing:
             return None
         listener = hearing[int(sim.rng.integers(len(hearing)))]

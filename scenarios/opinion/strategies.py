@@ -51,6 +51,8 @@ class OpinionStrategy(Strategy):
 
         rounding: Rounding = "stochastic"
 
+    params: Params
+
     @answers("report", "rate")
     def report(self, question: Question[Any], rng: np.random.Generator) -> Any:
         """The classical update of the opinion, put on the question's scale."""
@@ -89,7 +91,9 @@ class DeGrootStrategy(OpinionStrategy):
     class Params(OpinionStrategy.Params):
         """Weight of the agent's own opinion relative to each message heard."""
 
-        self_weight: float = Field(1.0, ge=0.0)
+        self_weight: float = Field(default=1.0, ge=0.0)
+
+    params: Params
 
     def update(self, view: UpdateView, rng: np.random.Generator) -> float:
         return degroot_value(view.own, view.heard_opinions(), self.params.self_weight)
@@ -103,8 +107,10 @@ class FriedkinJohnsenStrategy(OpinionStrategy):
     class Params(OpinionStrategy.Params):
         """Susceptibility λ (stubbornness 1 − λ) and the weight of the own opinion."""
 
-        susceptibility: float = Field(0.8, ge=0.0, le=1.0)
-        self_weight: float = Field(1.0, ge=0.0)
+        susceptibility: float = Field(default=0.8, ge=0.0, le=1.0)
+        self_weight: float = Field(default=1.0, ge=0.0)
+
+    params: Params
 
     def update(self, view: UpdateView, rng: np.random.Generator) -> float:
         p = self.params
@@ -120,7 +126,9 @@ class HegselmannKrauseStrategy(OpinionStrategy):
     class Params(OpinionStrategy.Params):
         """Confidence bound ε, in scale units."""
 
-        epsilon: float = Field(1.0, gt=0.0)
+        epsilon: float = Field(default=1.0, gt=0.0)
+
+    params: Params
 
     def update(self, view: UpdateView, rng: np.random.Generator) -> float:
         return hegselmann_krause_value(view.own, view.heard_opinions(), self.params.epsilon)
@@ -134,8 +142,10 @@ class DeffuantStrategy(OpinionStrategy):
     class Params(OpinionStrategy.Params):
         """Confidence bound ε (scale units) and convergence parameter μ."""
 
-        epsilon: float = Field(1.0, gt=0.0)
-        mu: float = Field(0.5, gt=0.0, le=0.5)
+        epsilon: float = Field(default=1.0, gt=0.0)
+        mu: float = Field(default=0.5, gt=0.0, le=0.5)
+
+    params: Params
 
     def update(self, view: UpdateView, rng: np.random.Generator) -> float:
         p = self.params

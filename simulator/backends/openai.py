@@ -41,13 +41,14 @@ class OpenAIOptions(BaseModel):
 
     base_url: str = Field(description="server root ending in /v1, e.g. http://127.0.0.1:8000/v1")
     model: str = Field(description="the model name the server expects")
-    api_key_env: str | None = Field(None, description="environment variable holding the key")
+    api_key_env: str | None = Field(default=None,
+                                    description="environment variable holding the key")
     constrain: Literal["structured_outputs", "response_format", "none"] = "structured_outputs"
-    concurrency: int = Field(32, ge=1, description="requests in flight at once")
-    timeout_s: float = Field(120.0, gt=0, description="seconds per HTTP request")
-    max_retries: int = Field(5, ge=0, description="retries on timeouts, 429 and 5xx")
-    backoff_s: float = Field(0.5, ge=0, description="first retry delay; doubles each retry")
-    max_backoff_s: float = Field(30.0, ge=0)
+    concurrency: int = Field(default=32, ge=1, description="requests in flight at once")
+    timeout_s: float = Field(default=120.0, gt=0, description="seconds per HTTP request")
+    max_retries: int = Field(default=5, ge=0, description="retries on timeouts, 429 and 5xx")
+    backoff_s: float = Field(default=0.5, ge=0, description="first retry delay; doubles each retry")
+    max_backoff_s: float = Field(default=30.0, ge=0)
 
     @field_validator("base_url")
     @classmethod

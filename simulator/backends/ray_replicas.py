@@ -28,7 +28,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -52,21 +52,28 @@ class ReplicaOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    replicas: int = Field(2, ge=1, description="replica actors")
+    replicas: int = Field(default=2, ge=1, description="replica actors")
     replica: dict[str, Any] = Field(default_factory=lambda: {"name": "scripted"},
                                     description="the backend config each replica runs")
-    address: str | None = Field(None, description="Ray address; null: the current Ray or local")
-    num_gpus: float | None = Field(None, ge=0, description="per replica; null: 1 for vllm, else 0")
-    num_cpus: float = Field(1.0, ge=0, description="per replica")
+    address: str | None = Field(default=None,
+                                description="Ray address; null: the current Ray or local")
+    num_gpus: float | None = Field(default=None, ge=0,
+                                   description="per replica; null: 1 for vllm, else 0")
+    num_cpus: float = Field(default=1.0, ge=0, description="per replica")
     affinity: Affinity = "game"
-    spill_after: int = Field(64, ge=0, description="requests the home replica may be behind "
+    spill_after: int = Field(default=64, ge=0,
+                             description="requests the home replica may be behind "
                              "the least loaded one before requests spill over")
-    max_restarts: int = Field(3, ge=-1, description="Ray restarts of a dead replica (-1: always)")
-    retry_timeout_s: float = Field(600.0, gt=0, description="give up when no replica answers "
+    max_restarts: int = Field(default=3, ge=-1,
+                              description="Ray restarts of a dead replica (-1: always)")
+    retry_timeout_s: float = Field(default=600.0, gt=0,
+                                   description="give up when no replica answers "
                                    "for this long")
-    start_timeout_s: float = Field(1800.0, gt=0, description="wait this long for every replica "
+    start_timeout_s: float = Field(default=1800.0, gt=0,
+                                   description="wait this long for every replica "
                                    "to be placed and to load its backend")
-    detached: bool = Field(False, description="keep replicas alive after their creator exits")
+    detached: bool = Field(default=False,
+                           description="keep replicas alive after their creator exits")
 
     @property
     def gpus(self) -> float:
@@ -305,7 +312,7 @@ def start_replicas(options: ReplicaOptions, factory: BackendFactory | None = Non
     return handles
 
 
-def _check_resources(options: ReplicaOptions, cluster: dict[str, float]) -> None:
+def _check_resources(options: ReplicaOptions, cluster: Mapping[str, float]) -> None:
     """Refuse replicas the cluster cannot place (they would wait forever for resources)."""
     for resource, each in (("GPU", options.gpus), ("CPU", options.num_cpus)):
         needed, have = each * options.replicas, cluster.get(resource, 0.0)

@@ -39,12 +39,13 @@ class TransformersOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model: str = Field(EMBEDDED, description="'smollm2-135m', a model folder or a hub id")
+    model: str = Field(default=EMBEDDED, description="'smollm2-135m', a model folder or a hub id")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
-        "auto", description="auto: float32 on CPU, bfloat16 on GPU")
-    batch_size: int = Field(32, ge=1, description="requests per forward pass")
-    threads: int | None = Field(None, ge=1, description="torch CPU threads (default: torch's)")
+        default="auto", description="auto: float32 on CPU, bfloat16 on GPU")
+    batch_size: int = Field(default=32, ge=1, description="requests per forward pass")
+    threads: int | None = Field(default=None, ge=1,
+                                description="torch CPU threads (default: torch's)")
 
 
 class TransformersBackend(Backend):
@@ -103,7 +104,7 @@ class TransformersBackend(Backend):
             self._tokenizer.pad_token = self._tokenizer.eos_token
         self._model = AutoModelForCausalLM.from_pretrained(
             self.model_info.path, dtype=getattr(torch, dtype_name), local_files_only=local,
-        ).to(self.device).eval()
+        ).to(self.device).eval()  # pyright: ignore[reportArgumentType]  # transformers' `to` types
         info = xgrammar.TokenizerInfo.from_huggingface(
             self._tokenizer, vocab_size=self._model.config.vocab_size)
         self._compiler = xgrammar.GrammarCompiler(info)

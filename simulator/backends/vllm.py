@@ -60,16 +60,18 @@ class VLLMOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model: str = Field(EMBEDDED, description="'smollm2-135m', a model folder or a hub id")
+    model: str = Field(default=EMBEDDED, description="'smollm2-135m', a model folder or a hub id")
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
-    max_model_len: int = Field(4096, ge=64, description="prompt + answer tokens per request")
-    max_num_seqs: int = Field(128, ge=1, description="sequences decoded at once")
-    block_size: int | None = Field(None, ge=1, description="KV block size (CPU default 32)")
+    max_model_len: int = Field(default=4096, ge=64,
+                               description="prompt + answer tokens per request")
+    max_num_seqs: int = Field(default=128, ge=1, description="sequences decoded at once")
+    block_size: int | None = Field(default=None, ge=1, description="KV block size (CPU default 32)")
     enable_prefix_caching: bool = True
-    enforce_eager: bool | None = Field(None, description="skip torch.compile (CPU default)")
-    kv_cache_gb: float | None = Field(None, gt=0, description="KV cache size (CPU default 2)")
-    gpu_memory_utilization: float | None = Field(None, gt=0, le=1)
-    tensor_parallel_size: int = Field(1, ge=1)
+    enforce_eager: bool | None = Field(default=None, description="skip torch.compile (CPU default)")
+    kv_cache_gb: float | None = Field(default=None, gt=0,
+                                      description="KV cache size (CPU default 2)")
+    gpu_memory_utilization: float | None = Field(default=None, gt=0, le=1)
+    tensor_parallel_size: int = Field(default=1, ge=1)
     structured_outputs_backend: Literal[
         "xgrammar", "guidance", "auto", "outlines", "lm-format-enforcer"] = "xgrammar"
 

@@ -28,9 +28,11 @@ class Executor(Protocol):
 
     def poll(self, timeout_s: float) -> list[Finished]:
         """Tasks that finished within `timeout_s` seconds (possibly none)."""
+        ...
 
     def messages(self) -> list[dict[str, Any]]:
         """Progress messages received since the last call."""
+        ...
 
     def close(self) -> None:
         """Release workers."""

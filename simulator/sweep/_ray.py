@@ -76,6 +76,6 @@ class RayExecutor:
         """Release the tally actor; disconnect when this executor connected."""
         for ref in self._refs:
             self._ray.cancel(ref, force=True)
-        self._ray.kill(self._tally)
+        self._ray.kill(self._tally)  # pyright: ignore[reportArgumentType]  # ray: proxy≠handle
         if self._owns:
             self._ray.shutdown()

@@ -12,6 +12,7 @@ backend does, so that each run routes its games by its own affinity keys); `view
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from societas.simulator._requests import Request, Response
@@ -47,5 +48,5 @@ class BackendView(Backend):
 
 def view_of(shared: Backend) -> Backend:
     """A fresh per-run view of `shared` (its own ``session()`` when it has one)."""
-    session = getattr(shared, "session", None)
+    session: Callable[[], Backend] | None = getattr(shared, "session", None)
     return session() if callable(session) else BackendView(shared)
