@@ -19,6 +19,7 @@ from societas.simulator.models import (
 )
 
 
+@pytest.mark.model  # converts the embedded GGUF model
 def test_embedded_model_is_converted_once_and_reused(tmp_path, monkeypatch):
     monkeypatch.setenv("SOCIETAS_CACHE", str(tmp_path))
     first = resolve_model()

@@ -14,7 +14,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests._inference import run_processes, tagged_env
+
+pytestmark = pytest.mark.model  # each child run answers with the embedded model on vLLM
 
 SOCIETAS = str(Path(sys.executable).with_name("societas"))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import polars as pl
 import pytest
@@ -11,15 +13,9 @@ from societas.analysis import events, fields
 from societas.analysis.opinion import debate_summary, group_convergence
 from societas.scenarios.debate.rules import matching
 from societas.simulator.backends import ScriptedBackend, register_backend
+from tests.conftest import small_run_config
 
-
-def config(tmp_path, run_id="run", **overrides):
-    scenario = {"name": "debate"}
-    scenario.update(overrides.pop("scenario", {}))
-    population = {"size": 8, "strategy": "degroot"}
-    population.update(overrides.pop("population", {}))
-    return {"scenario": scenario, "population": population, "out_dir": str(tmp_path),
-            "run_id": run_id, "progress": False, "seed": 2, **overrides}
+config = partial(small_run_config, "debate")
 
 
 def test_three_rounds_of_four_meet_everyone_once():

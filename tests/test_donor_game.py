@@ -19,26 +19,26 @@ def scored(run_dir) -> pl.DataFrame:
 
 @pytest.mark.parametrize(("pairing", "expected"), [("alternating", 30_720.0),
                                                    ("notebook", 15_360.0)])
-def test_everyone_donating_everything_reaches_the_closed_form(small_donor, pairing, expected):
-    cfg = small_donor(scenario={"rounds": 12, "generations": 2, "pairing": pairing},
-                      population={"strategy": "always_all"})
+def test_everyone_donating_everything_reaches_the_closed_form(small_config, pairing, expected):
+    cfg = small_config("donor_game", scenario={"rounds": 12, "generations": 2, "pairing": pairing},
+                       population={"strategy": "always_all"})
     result = simulator.run(cfg)
     averages = scored(result.run_dir)["average_final_resources"].to_list()
     assert averages == [expected, expected]
     assert result.outcomes[0].final_average == expected
 
 
-def test_nobody_donating_keeps_the_endowment(small_donor):
-    result = simulator.run(small_donor(scenario={"rounds": 12},
-                                       population={"strategy": "always_zero"}))
+def test_nobody_donating_keeps_the_endowment(small_config):
+    result = simulator.run(small_config("donor_game", scenario={"rounds": 12},
+                                        population={"strategy": "always_zero"}))
     assert scored(result.run_dir)["average_final_resources"].to_list() == [10.0, 10.0]
 
 
 @pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
-def test_fixed_fraction_matches_its_closed_form(small_donor, fraction):
+def test_fixed_fraction_matches_its_closed_form(small_config, fraction):
     rounds = 12
-    result = simulator.run(small_donor(
-        scenario={"rounds": rounds, "generations": 1},
+    result = simulator.run(small_config(
+        "donor_game", scenario={"rounds": rounds, "generations": 1},
         population={"strategy": "fixed_fraction", "params": {"fraction": fraction}}))
     # Halves A and B are symmetric: state (a, b). A donates in even rounds, B in odd rounds.
     a_gives = np.array([[1 - fraction, 0.0], [2 * fraction, 1.0]])
@@ -48,9 +48,9 @@ def test_fixed_fraction_matches_its_closed_form(small_donor, fraction):
     assert average == pytest.approx(state.mean(), rel=1e-12)
 
 
-def test_selection_keeps_the_top_half_and_newcomers_copy_survivors(small_donor):
-    result = simulator.run(small_donor(
-        scenario={"generations": 3, "rounds": 6},
+def test_selection_keeps_the_top_half_and_newcomers_copy_survivors(small_config):
+    result = simulator.run(small_config(
+        "donor_game", scenario={"generations": 3, "rounds": 6},
         population={"groups": [{"count": 6, "strategy": "always_zero"},
                                {"count": 6, "strategy": "always_all"}]}))
     ev = events(result.run_dir)
@@ -71,9 +71,9 @@ def test_selection_keeps_the_top_half_and_newcomers_copy_survivors(small_donor):
     assert set(policies.values()) == {"always_zero"}
 
 
-def test_punishment_variant_logs_punishments(small_donor):
-    result = simulator.run(small_donor(
-        scenario={"punishment": True, "generations": 2, "rounds": 6},
+def test_punishment_variant_logs_punishments(small_config):
+    result = simulator.run(small_config(
+        "donor_game", scenario={"punishment": True, "generations": 2, "rounds": 6},
         population={"strategy": "discriminator",
                     "params": {"threshold": 0.6, "generous": 0.5, "punish": 0.2}}))
     moves = donor_game.donations(events(result.run_dir))
@@ -93,11 +93,12 @@ class _Recorder:
         return request.question.encode(request.question.fallback_answer(np.random.default_rng(0)))
 
 
-def test_model_prompts_share_the_prefix_and_carry_trace_and_advice(small_donor):
+def test_model_prompts_share_the_prefix_and_carry_trace_and_advice(small_config):
     recorder = _Recorder()
     register_backend("recorder", lambda cfg, **_: ScriptedBackend(recorder))
-    simulator.run(small_donor(backend={"name": "recorder"}, population={"strategy": "random"},
-                              scenario={"generations": 2, "rounds": 3}))
+    simulator.run(small_config("donor_game", backend={"name": "recorder"},
+                               population={"strategy": "random"},
+                               scenario={"generations": 2, "rounds": 3}))
     systems = {r.messages[0]["content"] for r in recorder.requests}
     assert len(systems) == 1  # one byte-identical system prompt for everyone
     donations = [r for r in recorder.requests if r.question.name == "donate"]

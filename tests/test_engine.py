@@ -20,39 +20,39 @@ from societas.simulator._strategies import StrategyHandler
 from societas.simulator.backends import ScriptedBackend, register_backend
 
 
-def run_many(small_donor, **overrides):
-    return simulator.run(small_donor(simulations=64, scenario={"generations": 2, "rounds": 6},
-                                     **overrides))
+def run_many(small_config, **overrides):
+    return simulator.run(small_config("donor_game", simulations=64,
+                                      scenario={"generations": 2, "rounds": 6}, **overrides))
 
 
 @pytest.mark.parametrize(("concurrency", "max_batch"), [(1, 4096), (64, 1), (64, 7), (5, 50)])
-def test_events_do_not_depend_on_concurrency_or_batch_limit(small_donor, tmp_path, concurrency,
+def test_events_do_not_depend_on_concurrency_or_batch_limit(small_config, tmp_path, concurrency,
                                                             max_batch):
-    reference = run_many(small_donor, run_id="reference", concurrency=64)
-    other = run_many(small_donor, run_id="other", concurrency=concurrency,
+    reference = run_many(small_config, run_id="reference", concurrency=64)
+    other = run_many(small_config, run_id="other", concurrency=concurrency,
                      backend={"name": "scripted", "max_batch": max_batch})
     assert content_hash(reference.run_dir) == content_hash(other.run_dir)
     assert content_hash(reference.run_dir, "calls") == content_hash(other.run_dir, "calls")
     assert reference.counters.events == other.counters.events > 64 * 100
 
 
-def test_one_simulation_alone_logs_what_it_logs_among_64(small_donor, tmp_path):
-    crowd = run_many(small_donor, run_id="crowd")
-    alone = simulator.run(small_donor(simulations=1, run_id="alone",
-                                      scenario={"generations": 2, "rounds": 6}))
+def test_one_simulation_alone_logs_what_it_logs_among_64(small_config, tmp_path):
+    crowd = run_many(small_config, run_id="crowd")
+    alone = simulator.run(small_config("donor_game", simulations=1, run_id="alone",
+                                       scenario={"generations": 2, "rounds": 6}))
     first = events(crowd.run_dir).filter(pl.col("sim") == 0).drop("run_id", "wall_time")
     solo = events(alone.run_dir).drop("run_id", "wall_time")
     assert first.sort("seq").collect().equals(solo.sort("seq").collect())
 
 
-def test_different_seeds_give_different_logs(small_donor):
-    a = run_many(small_donor, run_id="a", seed=1)
-    b = run_many(small_donor, run_id="b", seed=2)
+def test_different_seeds_give_different_logs(small_config):
+    a = run_many(small_config, run_id="a", seed=1)
+    b = run_many(small_config, run_id="b", seed=2)
     assert content_hash(a.run_dir) != content_hash(b.run_dir)
 
 
-def test_the_batcher_batches_across_64_games(small_donor):
-    result = run_many(small_donor)
+def test_the_batcher_batches_across_64_games(small_config):
+    result = run_many(small_config)
     sizes = result.batch_sizes["scripted"]
     decisions = result.counters.decisions
     assert decisions == 64 * (12 + 6 + 2 * 6 * 6)  # strategies + newcomers + donations
@@ -61,8 +61,8 @@ def test_the_batcher_batches_across_64_games(small_donor):
     assert sum(sizes) == decisions
 
 
-def test_batch_limit_is_respected(small_donor):
-    result = run_many(small_donor, backend={"name": "scripted", "max_batch": 10})
+def test_batch_limit_is_respected(small_config):
+    result = run_many(small_config, backend={"name": "scripted", "max_batch": 10})
     assert max(result.batch_sizes["scripted"]) == 10
 
 
@@ -75,9 +75,9 @@ class FlakyModel:
         return request.question.encode(request.question.fallback)
 
 
-def test_repair_loop_retries_malformed_answers(small_donor):
+def test_repair_loop_retries_malformed_answers(small_config):
     register_backend("flaky", lambda cfg, **_: ScriptedBackend(FlakyModel()))
-    result = simulator.run(small_donor(backend={"name": "flaky"}))
+    result = simulator.run(small_config("donor_game", backend={"name": "flaky"}))
     log = calls(result.run_dir).collect()
     failed = log.filter(pl.col("attempt") == 0)
     assert failed["error"].null_count() == 0 and not failed["fallback"].any()
@@ -93,9 +93,9 @@ def test_repair_loop_retries_malformed_answers(small_donor):
     assert result.counters.invalid_by_question == dict(by_question.iter_rows())
 
 
-def test_always_invalid_answers_become_logged_fallbacks(small_donor):
+def test_always_invalid_answers_become_logged_fallbacks(small_config):
     register_backend("broken", lambda cfg, **_: ScriptedBackend(lambda r: "{not json"))
-    result = simulator.run(small_donor(backend={"name": "broken"}, max_attempts=2))
+    result = simulator.run(small_config("donor_game", backend={"name": "broken"}, max_attempts=2))
     log = calls(result.run_dir).collect()
     assert log["error"].null_count() == 0  # every attempt failed
     last = log.filter(pl.col("attempt") == 1)
@@ -108,14 +108,14 @@ def test_always_invalid_answers_become_logged_fallbacks(small_donor):
     assert manifest["counts"]["fallbacks"] == last.height
 
 
-def test_a_failing_backend_fails_the_run_and_keeps_the_log(small_donor):
+def test_a_failing_backend_fails_the_run_and_keeps_the_log(small_config):
     def explode(request):
         if request.key.step >= 3:
             raise ConnectionError("server went away")
         return request.question.encode(request.question.fallback)
 
     register_backend("explodes", lambda cfg, **_: ScriptedBackend(explode))
-    cfg = small_donor(backend={"name": "explodes"}, run_id="failing")
+    cfg = small_config("donor_game", backend={"name": "explodes"}, run_id="failing")
     with pytest.raises(SimulationError, match=r"simulation 0, step 3 .*server went away"):
         simulator.run(cfg)
     run_dir = f"{cfg['out_dir']}/failing"
@@ -126,8 +126,8 @@ def test_a_failing_backend_fails_the_run_and_keeps_the_log(small_donor):
     assert logged.height > 0 and logged["step"].max() <= 2
 
 
-def test_memory_log_keeps_the_typed_rows_a_run_writes_to_disk(small_donor):
-    config = small_donor(simulations=3, run_id="on-disk")
+def test_memory_log_keeps_the_typed_rows_a_run_writes_to_disk(small_config):
+    config = small_config("donor_game", simulations=3, run_id="on-disk")
     on_disk = simulator.run(config)
     plan = plan_run(config)
     log = MemoryLog()
@@ -173,10 +173,10 @@ class Reporting(ScriptedBackend):
         return responses
 
 
-def test_every_logged_column_holds_what_its_name_says(small_donor):
+def test_every_logged_column_holds_what_its_name_says(small_config):
     model = Reporting()
-    result = simulator.run(small_donor(backend={"name": "openai"}, simulations=2,
-                                       run_id="columns"), model_backend=model)
+    result = simulator.run(small_config("donor_game", backend={"name": "openai"}, simulations=2,
+                                        run_id="columns"), model_backend=model)
     rows = read_rows(result.run_dir, CallRow)
     assert len(rows) == len(model.requests) > 0
     for row in rows:

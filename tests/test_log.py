@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from functools import partial
 
 import pyarrow.parquet as pq
 import pytest
@@ -22,11 +23,13 @@ from societas.simulator._log import (
 )
 from societas.simulator._rows import CallRow, EventRow
 from societas.simulator.backends import ScriptedBackend, register_backend
-from tests.conftest import donor_config
+from tests.conftest import small_run_config
+
+donor_config = partial(small_run_config, "donor_game")
 
 
-def test_chunks_are_whole_files_with_no_temporaries(small_donor):
-    result = simulator.run(small_donor(chunk_rows=100, simulations=4))
+def test_chunks_are_whole_files_with_no_temporaries(small_config):
+    result = simulator.run(small_config("donor_game", chunk_rows=100, simulations=4))
     files = sorted((result.run_dir / "events").iterdir())
     assert len(files) > 3
     assert all(f.name.startswith("part-") and f.suffix == ".parquet" for f in files)
@@ -35,16 +38,16 @@ def test_chunks_are_whole_files_with_no_temporaries(small_donor):
     assert read_table(result.run_dir).num_rows == rows
 
 
-def test_content_hash_ignores_chunking_and_run_id(small_donor):
-    a = simulator.run(small_donor(chunk_rows=37, run_id="a"))
-    b = simulator.run(small_donor(chunk_rows=50_000, run_id="b"))
+def test_content_hash_ignores_chunking_and_run_id(small_config):
+    a = simulator.run(small_config("donor_game", chunk_rows=37, run_id="a"))
+    b = simulator.run(small_config("donor_game", chunk_rows=50_000, run_id="b"))
     assert len(list((a.run_dir / "events").iterdir())) > 1
     assert len(list((b.run_dir / "events").iterdir())) == 1
     assert content_hash(a.run_dir) == content_hash(b.run_dir)
 
 
-def test_manifest_records_config_versions_and_counts(small_donor):
-    result = simulator.run(small_donor(simulations=3))
+def test_manifest_records_config_versions_and_counts(small_config):
+    result = simulator.run(small_config("donor_game", simulations=3))
     manifest = simulator.read_manifest(result.run_dir)
     assert manifest["status"] == "completed"
     assert manifest["log_format"] == LOG_FORMAT == 1
@@ -119,7 +122,7 @@ def test_a_row_breaking_its_column_types_fails_the_write_naming_the_column(tmp_p
         log.close()
 
 
-def test_a_backend_breaking_the_response_types_fails_the_run_and_says_so(small_donor):
+def test_a_backend_breaking_the_response_types_fails_the_run_and_says_so(small_config):
     class NoUsage(ScriptedBackend):
         """Reports no token counts (None where the `Response` type says int)."""
 
@@ -131,7 +134,7 @@ def test_a_backend_breaking_the_response_types_fails_the_run_and_says_so(small_d
 
     register_backend("no-usage", lambda cfg: NoUsage(
         lambda r: r.question.encode(r.question.fallback)))
-    config = small_donor(backend={"name": "no-usage"}, run_id="no-usage")
+    config = small_config("donor_game", backend={"name": "no-usage"}, run_id="no-usage")
     with pytest.raises(ValueError, match="tokens_in"):
         simulator.run(config)
     manifest = simulator.read_manifest(f"{config['out_dir']}/no-usage")
@@ -179,15 +182,15 @@ def test_a_newer_log_format_is_refused_with_the_fix(newer_run, reader):
 
 
 @pytest.mark.parametrize("value", ["1", 0, True, 1.5])
-def test_a_log_format_that_is_no_format_number_is_refused(small_donor, value):
-    result = simulator.run(small_donor(run_id="odd"))
+def test_a_log_format_that_is_no_format_number_is_refused(small_config, value):
+    result = simulator.run(small_config("donor_game", run_id="odd"))
     rewrite_manifest(result.run_dir, log_format=value)
     with pytest.raises(UnsupportedLogFormat, match=r"has log_format .* restore the manifest"):
         simulator.read_manifest(result.run_dir)
 
 
-def test_a_manifest_without_log_format_reads_as_format_1(small_donor):
-    result = simulator.run(small_donor(run_id="old"))
+def test_a_manifest_without_log_format_reads_as_format_1(small_config):
+    result = simulator.run(small_config("donor_game", run_id="old"))
     events, calls = content_hash(result.run_dir), content_hash(result.run_dir, "calls")
     rewrite_manifest(result.run_dir, log_format=None)  # as written before formats were numbered
     assert "log_format" not in simulator.read_manifest(result.run_dir)

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,9 @@ from societas.simulator import ReplayDivergence, content_hash
 from societas.simulator._log import LOG_FORMAT, UnsupportedLogFormat
 from societas.simulator.backends import ScriptedBackend, register_backend
 from societas.simulator.cli import main
-from tests.conftest import donor_config
+from tests.conftest import small_run_config
+
+donor_config = partial(small_run_config, "donor_game")
 
 SOCIETAS = str(Path(sys.executable).with_name("societas"))
 KILL_RUN = ["scenario=donor_game", "backend=scripted", "seed=5", "simulations=16",

@@ -12,6 +12,7 @@ from societas.simulator import ConfigError
 from societas.simulator._registry import _STRATEGIES, get_scenario, scenario_names
 from societas.simulator._setup import plan_run
 from societas.simulator.scenario import Question, Strategy, answers, register_strategy
+from tests.conftest import small_run_config
 
 
 @pytest.fixture
@@ -29,9 +30,8 @@ def registered():
 
 
 def donor(tmp_path, **population: Any) -> dict[str, Any]:
-    return {"scenario": {"name": "donor_game", "generations": 1, "rounds": 2},
-            "population": {"size": 4, **population}, "out_dir": str(tmp_path),
-            "progress": False}
+    return small_run_config("donor_game", tmp_path, scenario={"generations": 1, "rounds": 2},
+                            population={"size": 4, **population}, seed=0)
 
 
 class Generous(Strategy):

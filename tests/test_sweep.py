@@ -201,6 +201,7 @@ def test_a_sweep_cannot_change_its_partition_columns(tmp_path):
               workers=0, progress=False)
 
 
+@pytest.mark.subprocess  # workers=2: a process pool
 def test_sweep_on_a_local_process_pool(tmp_path):
     result = sweep([*SMALL, out(tmp_path), "seed=range(4)"], workers=2, runs_per_task=1,
                    progress=False)
@@ -264,6 +265,8 @@ def test_a_backend_that_cannot_open_fails_the_tasks_runs_with_a_manifest_each(tm
         assert manifest["status"] == "failed" and "no GPU" in manifest["error"]["traceback"]
 
 
+@pytest.mark.slow  # about 20 s on 2 cores
+@pytest.mark.subprocess  # workers=2: a process pool
 def test_a_killed_pool_worker_is_replaced_and_its_runs_replayed(tmp_path):
     overrides = ["scenario=donor_game", "simulations=24", out(tmp_path), "seed=21,22"]
     killed: list[int] = []
