@@ -13,6 +13,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+from societas.simulator._cli_summary import format_value
+
 
 def add_view_command(commands: Any) -> None:
     """Add ``view`` (a readable timeline of a run) to the ``societas`` subcommands."""
@@ -79,11 +81,3 @@ def print_metrics(run_dir: Path, console: Any) -> None:
         table.add_row(name, format_value(value))
     console.print(table)
 
-
-def format_value(value: Any) -> str:
-    """A number or label as a table cell: grouped digits, four significant figures."""
-    if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return "—" if value is None else str(value)
