@@ -18,6 +18,10 @@ from societas import simulator
 from societas.analysis import events, fields
 from societas.simulator.backends.vllm import VLLMBackend
 
+# The first test of a game plays it twice on vLLM CPU: a 10-player Traitors game alone took
+# 448 s on 2 cores (float32), so two of them pass the suite's 900 s default.
+pytestmark = pytest.mark.timeout(1800)
+
 GAMES = {
     "donor_game": {"scenario": {"name": "donor_game", "generations": 2, "rounds": 2,
                                 "reasoning": False, "strategy_words": 12},
