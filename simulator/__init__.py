@@ -24,7 +24,15 @@ from societas.simulator._config import (
     PopulationConfig,
     RunConfig,
 )
-from societas.simulator._errors import ConfigError, ReplayDivergence, SimulationError
+from societas.simulator._errors import (
+    ConfigError,
+    FallbackBudgetExceeded,
+    ReplayDivergence,
+    RunDirectoryError,
+    SimulationError,
+    SocietasError,
+    UntrustedManifest,
+)
 from societas.simulator._registry import backend_names, get_scenario, scenario_names
 
 if _TYPE_CHECKING:
@@ -41,9 +49,10 @@ _LAZY = {
 }
 
 __all__ = [
-    "BackendConfig", "ConfigError", "GraphConfig", "Intervention", "PolicyGroup",
-    "PopulationConfig", "ReplayDivergence", "ReplayReport", "RunConfig", "RunResult",
-    "SimulationError", "arun", "backend_names", "compose_config", "content_hash", "fork",
+    "BackendConfig", "ConfigError", "FallbackBudgetExceeded", "GraphConfig", "Intervention",
+    "PolicyGroup", "PopulationConfig", "ReplayDivergence", "ReplayReport", "RunConfig",
+    "RunDirectoryError", "RunResult", "SimulationError", "SocietasError", "UntrustedManifest",
+    "arun", "backend_names", "compose_config", "content_hash", "fork",
     "get_scenario", "read_manifest", "read_table", "replay", "resume", "run", "scenario_names",
 ]
 
