@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from societas.simulator._batcher import Batcher, BatchInfo, Slot
+from societas.simulator._budget import FallbackBudget, error_kind
 from societas.simulator._clock import now_utc
 from societas.simulator._config import Intervention
 from societas.simulator._errors import ReplayDivergence, SimulationError
@@ -32,6 +33,8 @@ from societas.simulator.backends._base import Backend
 SCRIPTED = "scripted"
 MODEL = "model"
 REPLAY = "replay"
+BACKEND_ERROR = "backend error: "
+"""How the `error` column of a call row begins when the backend failed (no text came back)."""
 
 
 class MemoryLog:
@@ -59,9 +62,17 @@ class Counters:
     decisions: int = 0
     requests: int = 0
     parse_failures: int = 0
+    """Attempts whose text did not parse (transport failures are counted apart)."""
+    transport_failures: int = 0
+    """Attempts the backend could not answer (`Response.error` set: HTTP 500, timeouts)."""
     fallbacks: int = 0
+    model_answers: int = 0
+    """Questions put to model-policy agents (answered or fallen back); the budget's base."""
+    model_fallbacks: int = 0
     replayed: int = 0
     invalid_by_question: dict[str, int] = field(default_factory=dict)
+    backend_errors: dict[str, int] = field(default_factory=dict)
+    """Transport failures by kind (see `_budget.error_kind`) and where they came from."""
     events: int = 0
     max_step: int = 0
     started: float = field(default_factory=time.perf_counter)
@@ -112,13 +123,15 @@ class Engine(Lifecycle):
         make_agent: builds agents spawned mid-run.
         history: recorded answers to re-use (replay, resume, fork); requests it holds go to the
             ``"replay"`` backend, which must then be in `backends`.
+        max_fallback_share: the fallback budget (see `_budget`); None: no budget (tests).
     """
 
     def __init__(self, *, backends: dict[str, Backend], log: LogSink, seed: int,
                  run_id: str = "", max_attempts: int = 3, sampling: Sampling | None = None,
                  make_agent: Callable[[AgentSpec], AgentLike] | None = None,
                  history: History | None = None,
-                 interventions: Iterable[Intervention] = ()) -> None:
+                 interventions: Iterable[Intervention] = (),
+                 max_fallback_share: float | None = None) -> None:
         if SCRIPTED not in backends:
             raise ValueError("the engine needs a 'scripted' backend for scripted policies")
         if history is not None and REPLAY not in backends:
@@ -134,6 +147,10 @@ class Engine(Lifecycle):
         self._forced = {(i.sim, i.agent, i.step, i.question): i.answer for i in interventions}
         self.batcher = Batcher(backends)
         self.counters = Counters()
+        self.budget = None if max_fallback_share is None else FallbackBudget(
+            max_fallback_share, errors=self.counters.backend_errors,
+            invalid=self.counters.invalid_by_question)
+        self._sources: dict[str, str] = {}
 
     # -- running -------------------------------------------------------------------------------
     async def run(self, count: int, setup: SimSetup, *, concurrency: int | None = None
@@ -152,6 +169,8 @@ class Engine(Lifecycle):
                 result = await scenario.run(sim)
                 outcomes[index] = self._finish(sim, result)
                 self.counters.simulations_done += 1
+                if self.budget is not None:
+                    self.budget.finish_sim(index)
                 start_next(group)
             except SimulationError:
                 raise
@@ -177,6 +196,11 @@ class Engine(Lifecycle):
             await self.batcher.drain()
             self._mark_closed()
         return [o for o in outcomes if o is not None]
+
+    def check_budget(self) -> None:
+        """Raise `FallbackBudgetExceeded` if the whole run is over its fallback budget."""
+        if self.budget is not None:
+            self.budget.check()
 
     def _finish(self, sim: Sim, result: Any) -> Outcome:
         if isinstance(result, Outcome):
@@ -226,14 +250,18 @@ class Engine(Lifecycle):
             self.counters.requests += 1
             self.counters.replayed += recorded is not None
             response, info = await self.batcher.submit(slot, backend_key, request)
+            failure = _transport_failure(response, recorded)
             try:
-                if response.error is not None:
-                    raise AnswerError(f"backend error: {response.error}")
+                if failure is not None:
+                    raise AnswerError(f"{BACKEND_ERROR}{failure}")
                 answer = question.parse(response.text)
             except AnswerError as err:
-                self.counters.parse_failures += 1
-                invalid = self.counters.invalid_by_question
-                invalid[question.name] = invalid.get(question.name, 0) + 1
+                if failure is not None:
+                    self._count_transport(failure, backend_key, recorded)
+                else:
+                    self.counters.parse_failures += 1
+                    invalid = self.counters.invalid_by_question
+                    invalid[question.name] = invalid.get(question.name, 0) + 1
                 last = attempt == self.max_attempts - 1
                 fallback = question.fallback_answer(
                     derive_rng(self.seed, "fallback", *_key_parts(key))) if last else None
@@ -241,14 +269,47 @@ class Engine(Lifecycle):
                                   answer=fallback, fallback=last)
                 if last:
                     self.counters.fallbacks += 1
+                    if is_model:
+                        self._count_model(sim.index, fallback=True)
                     return fallback
-                if is_model:
+                if is_model and failure is None:  # after a transport failure: the same prompt
                     messages = agent.repair(messages, response.text, str(err))
                 continue
             self._record_call(request, backend_key, response, info, recorded, answer=answer)
             self.counters.decisions += 1
+            if is_model:
+                self._count_model(sim.index, fallback=False)
             return answer
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _count_model(self, sim: int, *, fallback: bool) -> None:
+        """Count one model answer; the budget may stop the run here."""
+        self.counters.model_answers += 1
+        self.counters.model_fallbacks += fallback
+        if self.budget is not None:
+            self.budget.record(sim, fallback)
+
+    def _count_transport(self, failure: str, backend_key: str, recorded: CallRow | None) -> None:
+        """Count a failed backend attempt under its kind and the server it came from."""
+        self.counters.transport_failures += 1
+        kind = f"{error_kind(failure)} from {self._source(backend_key, recorded)}"
+        errors = self.counters.backend_errors
+        errors[kind] = errors.get(kind, 0) + 1
+
+    def _source(self, backend_key: str, recorded: CallRow | None) -> str:
+        """Where a backend error came from: the server's URL, else the backend's name."""
+        if recorded is not None:  # replayed: the live backend of that name, if there is one
+            live = self.backends.get(MODEL)
+            if live is None or live.name != recorded.backend:
+                return f"backend {recorded.backend!r}"
+            backend_key = MODEL
+        source = self._sources.get(backend_key)
+        if source is None:
+            backend = self.backends[backend_key]
+            url = backend.describe().get("base_url")
+            source = self._sources[backend_key] = (str(url) if url
+                                                   else f"backend {backend.name!r}")
+        return source
 
     def _impose(self, sim: Sim, agent: AgentLike, question: Question[Any], step: int, k: int,
                 value: Any) -> Any:
@@ -320,6 +381,15 @@ def _fewer_collections(young: int = 100_000) -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
+
+
+def _transport_failure(response: Response, recorded: CallRow | None) -> str | None:
+    """The backend's error for this attempt (a replayed attempt: the recorded one), or None."""
+    if recorded is not None:
+        error = recorded.error
+        return error.removeprefix(BACKEND_ERROR) if error and error.startswith(
+            BACKEND_ERROR) else None
+    return response.error
 
 
 def _key_parts(key: RequestKey) -> tuple[int | str, ...]:

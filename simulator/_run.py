@@ -97,7 +97,8 @@ async def execute(plan: RunPlan, run_dir: Path, *, manifest: dict[str, Any],
     engine = Engine(backends=backends, log=sink, seed=cfg.seed, run_id=run_id,
                     max_attempts=cfg.max_attempts, sampling=_sampling(cfg),
                     make_agent=plan.scenario_cls.make_agent, history=history,
-                    interventions=cfg.interventions)
+                    interventions=cfg.interventions,
+                    max_fallback_share=cfg.max_fallback_share)
     status, error, backend_stats = "failed", None, None
     try:
         async with contextlib.AsyncExitStack() as stack:
@@ -110,6 +111,7 @@ async def execute(plan: RunPlan, run_dir: Path, *, manifest: dict[str, Any],
                                      backends[MODEL].stats if MODEL in backends else None):
                 outcomes = await engine.run(cfg.simulations, _setup(plan),
                                             concurrency=cfg.concurrency)
+            engine.check_budget()  # a run of fallbacks is not data: it ends "failed"
             backend_stats = {k: b.stats() for k, b in backends.items()}
         log.close()  # the last rows are on disk before the run counts as completed
         status = "completed"

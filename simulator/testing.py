@@ -94,6 +94,7 @@ def check_scenario(name: str, out_dir: str | os.PathLike[str]) -> None:
     assert report.calls_identical, f"{name}: replay gave a different calls log"
 
     junk = run(smoke_config(name, out, run_id="junk", max_attempts=2, simulations=1,
+                            max_fallback_share=1.0,  # every answer is a fallback on purpose
                             backend={"name": JUNK_MODEL},
                             population={"strategy": "random", "groups": []}),
                model_backend=junk_backend())

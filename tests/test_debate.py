@@ -104,7 +104,8 @@ def test_malformed_ratings_keep_the_previous_rating(tmp_path):
     recorder = Recorder(broken=True)
     register_backend("debate_broken", lambda cfg, **_: ScriptedBackend(recorder))
     result = simulator.run(config(tmp_path, backend={"name": "debate_broken"}, max_attempts=2,
-                                  population={"size": 4, "strategy": "random"}))
+                                  population={"size": 4, "strategy": "random"},
+                                  max_fallback_share=1.0))  # fallbacks are the subject
     ev = events(result.run_dir)
     rated = fields(ev.filter(pl.col("kind") == "rated"), round=pl.Int64,
                    rating=pl.Int64).collect()

@@ -95,7 +95,8 @@ def test_repair_loop_retries_malformed_answers(small_config):
 
 def test_always_invalid_answers_become_logged_fallbacks(small_config):
     register_backend("broken", lambda cfg, **_: ScriptedBackend(lambda r: "{not json"))
-    result = simulator.run(small_config("donor_game", backend={"name": "broken"}, max_attempts=2))
+    result = simulator.run(small_config("donor_game", backend={"name": "broken"}, max_attempts=2,
+                                        max_fallback_share=1.0))  # fallbacks are the subject
     log = calls(result.run_dir).collect()
     assert log["error"].null_count() == 0  # every attempt failed
     last = log.filter(pl.col("attempt") == 1)
