@@ -1,4 +1,4 @@
-"""Questions: an instruction plus the shape of a valid answer.
+r"""Questions: an instruction plus the shape of a valid answer.
 
 A question's shape does four jobs, so that none of them is written twice:
 
@@ -8,15 +8,23 @@ A question's shape does four jobs, so that none of them is written twice:
   answers travel the same parse path as a model's,
 * it samples a uniformly random valid answer (`sample`), the `random` baseline and the fallback.
 
-Shapes: `Choice` (one of fixed options), `Number` (bounded), `Text` (free text with a word limit)
-and `Form` (any pydantic model, with optional per-question bounds on numbers and text length).
-Text decodes as plain characters (no emoji or escapes), so its length bounds decoding.
+Shapes: `Choice` (one of fixed options), `Number` (bounded), `Text` (free text with a word and a
+character limit) and `Form` (any pydantic model, with optional per-question bounds on numbers and
+text length). Text decodes as plain characters (no emoji or escapes), so its length bounds
+decoding.
+
+Model text is hostile: `parse` and `from_json` return a valid answer or raise `AnswerError`,
+whatever the text (digits beyond Python's int limit, nesting deeper than the recursion limit,
+wrong types); any other exception inside them becomes an `AnswerError` naming it, which the
+engine counts as an invalid answer. Strings decoded from JSON escapes (``"\\ud800"``,
+``"\\u001b"``) are cleaned by the rule of `societas.simulator._text`, as the raw text was.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import types
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +33,8 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar, Union, get_args, ge
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
+
+from societas.simulator._text import clean_model_text
 
 A = TypeVar("A")
 M = TypeVar("M", bound=BaseModel)
@@ -58,7 +68,13 @@ def _reasoning_schema() -> dict[str, Any]:
 
 
 class AnswerError(ValueError):
-    """A raw answer does not fit the question's shape; the message says what was wrong."""
+    """A raw answer does not fit the question's shape; the message says what was wrong.
+
+    The message is cleaned like model text (it may quote the answer), so logging it cannot fail.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(clean_model_text(message))
 
 
 class _Unset:
@@ -132,8 +148,13 @@ class Question(Generic[A]):
         return answer
 
     def from_json(self, value: Any) -> A:
-        """Inverse of `to_json`."""
-        return self.check(value)
+        """Inverse of `to_json`; raises only `AnswerError` for a value that does not fit."""
+        try:
+            return self.check(value)
+        except AnswerError:
+            raise
+        except Exception as err:  # noqa: BLE001 - any failure of a hostile value is an answer error
+            raise _unexpected(err) from None
 
     # -- shared machinery ----------------------------------------------------------------------
     def constraint(self) -> Constraint:
@@ -153,7 +174,16 @@ class Question(Generic[A]):
         }
 
     def parse(self, text: str) -> A:
-        """Validate a model's raw text into a typed answer, or raise `AnswerError`."""
+        """Validate a model's raw text into a typed answer, or raise `AnswerError` (only that)."""
+        try:
+            return self._parse(text)
+        except AnswerError:
+            raise
+        except Exception as err:  # noqa: BLE001 - any failure on hostile text is an answer error
+            raise _unexpected(err) from None
+
+    def _parse(self, text: str) -> A:
+        """What `parse` does for this shape; it may raise anything, `parse` converts it."""
         obj = _load_json_object(text)
         if self.json_answer_key not in obj:
             raise AnswerError(f"missing key {self.json_answer_key!r} in {_clip(text)}")
@@ -208,14 +238,14 @@ class Choice(Question[Any]):
             return self._labels[label]
         raise AnswerError(f"{_clip(label)} is not one of {list(self._labels)}")
 
-    def parse(self, text: str) -> Any:
+    def _parse(self, text: str) -> Any:
         if self.reasoning:
-            return super().parse(text)
+            return super()._parse(text)
         stripped = text.strip().strip("\"'").strip()
         if stripped in self._labels:
             return self._labels[stripped]
         if stripped.startswith("{"):
-            return super().parse(stripped)
+            return super()._parse(stripped)
         raise AnswerError(f"{_clip(text)} is not one of {list(self._labels)}")
 
     def encode(self, answer: Any) -> str:
@@ -254,23 +284,23 @@ class Number(Question[float]):
             raise AnswerError(f"expected a number, got {_clip(repr(value))}")
         try:
             number = float(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: an int beyond a float's range
             raise AnswerError(f"expected a number, got {_clip(repr(value))}") from None
         if not math.isfinite(number):
-            raise AnswerError(f"expected a finite number, got {value!r}")
+            raise AnswerError(f"expected a finite number, got {_clip(repr(value))}")
         if self.integer:
             if number != int(number):
-                raise AnswerError(f"expected a whole number, got {value!r}")
+                raise AnswerError(f"expected a whole number, got {_clip(repr(value))}")
             number = int(number)
         if not self.low <= number <= self.high:
-            raise AnswerError(f"{value!r} is outside [{self.low:g}, {self.high:g}]")
+            raise AnswerError(f"{_clip(repr(value))} is outside [{self.low:g}, {self.high:g}]")
         return number
 
-    def parse(self, text: str) -> float:
+    def _parse(self, text: str) -> float:
         stripped = text.strip()
         if stripped and not stripped.startswith("{"):
             return self.check(stripped)
-        return super().parse(text)
+        return super()._parse(text)
 
     def sample(self, rng: np.random.Generator) -> float:
         if self.integer:
@@ -280,17 +310,36 @@ class Number(Question[float]):
 
 @dataclass(frozen=True, kw_only=True)
 class Text(Question[str]):
-    """Free text of at most `max_words` words; longer answers are cut at the limit."""
+    """Free text of at most `max_words` words and `max_chars` characters.
+
+    The rule: an answer longer than `max_words` words is cut to its first `max_words` words
+    (joined by single spaces); if what remains is longer than `max_chars` characters the answer
+    is refused (an `AnswerError`, counted as an invalid answer), never cut mid-word. `max_chars`
+    defaults to ``CHARS_PER_WORD * max_words``, the bound structured decoding enforces, so a
+    constrained and an unconstrained backend accept the same answers; a 20,000-character
+    "word" is refused.
+    """
 
     max_words: int = 100
+    max_chars: int | None = None
+    """Character bound after the word cut; None: ``CHARS_PER_WORD * max_words``."""
+
+    CHARS_PER_WORD: ClassVar[int] = 8
+    """About 8 characters a word bounds decoding without cutting normal prose."""
 
     def __post_init__(self) -> None:
         if self.max_words < 1:
             raise ValueError(f"Text {self.name!r} needs max_words >= 1, got {self.max_words}")
+        if self.max_chars is not None and self.max_chars < 1:
+            raise ValueError(f"Text {self.name!r} needs max_chars >= 1, got {self.max_chars}")
+
+    @property
+    def char_limit(self) -> int:
+        """The character bound in force (`max_chars`, or its default from `max_words`)."""
+        return self.CHARS_PER_WORD * self.max_words if self.max_chars is None else self.max_chars
 
     def answer_schema(self) -> dict[str, Any]:
-        # About 8 characters per word bounds decoding without cutting normal prose.
-        return text_schema(1, 8 * self.max_words)
+        return text_schema(1, self.char_limit)
 
     def check(self, value: Any) -> str:
         if not isinstance(value, str):
@@ -298,7 +347,11 @@ class Text(Question[str]):
         words = value.split()
         if not words:
             raise AnswerError("the answer is empty")
-        return " ".join(words[: self.max_words]) if len(words) > self.max_words else value.strip()
+        text = " ".join(words[: self.max_words]) if len(words) > self.max_words else value.strip()
+        if len(text) > self.char_limit:
+            raise AnswerError(f"the answer has {len(text)} characters, more than "
+                              f"{self.char_limit}: {_clip(text)}")
+        return text
 
     def sample(self, rng: np.random.Generator) -> str:
         n = int(rng.integers(1, min(self.max_words, 12) + 1))
@@ -372,7 +425,7 @@ class Form(Question[M]):
                 raise AnswerError(f"{name}={value!r} is outside [{low:g}, {high:g}]")
         return answer
 
-    def parse(self, text: str) -> M:
+    def _parse(self, text: str) -> M:
         return self.check(_load_json_object(text))
 
     def encode(self, answer: M) -> str:
@@ -401,6 +454,16 @@ def _clip(text: str, limit: int = 80) -> str:
     return repr(text) if len(text) <= limit else repr(text[:limit] + "…")
 
 
+def _unexpected(err: Exception) -> AnswerError:
+    """An `AnswerError` for an exception a hostile answer caused (named, message clipped)."""
+    detail = str(err) if not isinstance(err, RecursionError) else "nested too deeply"
+    return AnswerError(f"unreadable answer ({type(err).__name__}: {_clip(detail)})")
+
+
+_ESCAPE = re.compile(r"\\[bfru]")
+"""JSON escapes that can decode to characters the cleaning rule removes or replaces."""
+
+
 def _load_json_object(text: str) -> dict[str, Any]:
     stripped = text.strip()
     if stripped.startswith("```"):
@@ -408,13 +471,31 @@ def _load_json_object(text: str) -> dict[str, Any]:
     start, end = stripped.find("{"), stripped.rfind("}")
     if start < 0 or end < start:
         raise AnswerError(f"expected a JSON object, got {_clip(text)}")
+    body = stripped[start : end + 1]
     try:
-        obj = json.loads(stripped[start : end + 1])
+        # strict=False: a line break inside a string is accepted, since cleaning turns a valid
+        # JSON string's U+2028 or U+0085 into one
+        obj = json.loads(body, strict=False)
     except json.JSONDecodeError as err:
         raise AnswerError(f"invalid JSON ({err.msg}) in {_clip(text)}") from None
+    except ValueError as err:  # an integer beyond Python's digit limit
+        raise AnswerError(f"invalid JSON ({_clip(str(err))}) in {_clip(text)}") from None
+    except RecursionError:
+        raise AnswerError(f"invalid JSON (nested too deeply) in {_clip(text)}") from None
     if not isinstance(obj, dict):
         raise AnswerError(f"expected a JSON object, got {_clip(text)}")
-    return obj
+    return _clean_strings(obj) if _ESCAPE.search(body) else obj
+
+
+def _clean_strings(value: Any) -> Any:
+    """`value` with every string in it (keys too) cleaned by `clean_model_text`."""
+    if isinstance(value, str):
+        return clean_model_text(value)
+    if isinstance(value, dict):
+        return {clean_model_text(k): _clean_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_strings(v) for v in value]
+    return value
 
 
 def _field_bounds(info: Any) -> tuple[float, float] | None:

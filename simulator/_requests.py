@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from societas.simulator._questions import Question
+from societas.simulator._text import clean_model_text
 
 Message = dict[str, str]
 """A chat message: ``{"role": "system" | "user" | "assistant", "content": ...}``."""
@@ -70,7 +71,12 @@ class Request:
 
 @dataclass(slots=True)
 class Response:
-    """A backend's answer to one request: raw text plus accounting."""
+    """A backend's answer to one request: raw text plus accounting.
+
+    This is where model output enters the engine: `text` and `error` pass through
+    `clean_model_text` here, once, so whatever is parsed, logged or shown later is clean
+    (no lone surrogates, one kind of line break, no control characters).
+    """
 
     text: str
     tokens_in: int = 0
@@ -79,3 +85,8 @@ class Response:
     error: str | None = None
     option_logprobs: dict[str, float] | None = None
     """For choice questions scored option by option: log-probability of every option."""
+
+    def __post_init__(self) -> None:
+        self.text = clean_model_text(self.text)
+        if self.error is not None:
+            self.error = clean_model_text(self.error)
