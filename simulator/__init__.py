@@ -36,6 +36,7 @@ from societas.simulator._errors import (
 from societas.simulator._registry import backend_names, get_scenario, scenario_names
 
 if _TYPE_CHECKING:
+    from societas.simulator._check import CheckReport, check_run
     from societas.simulator._compose import compose_config
     from societas.simulator._log import content_hash, read_manifest, read_table
     from societas.simulator._replay import ReplayReport, fork, replay, resume
@@ -45,15 +46,16 @@ _LAZY = {
     "run": "_run", "arun": "_run", "RunResult": "_run",
     "content_hash": "_log", "read_manifest": "_log", "read_table": "_log",
     "replay": "_replay", "resume": "_replay", "fork": "_replay", "ReplayReport": "_replay",
-    "compose_config": "_compose",
+    "compose_config": "_compose", "check_run": "_check", "CheckReport": "_check",
 }
 
 __all__ = [
-    "BackendConfig", "ConfigError", "FallbackBudgetExceeded", "GraphConfig", "Intervention",
-    "PolicyGroup", "PopulationConfig", "ReplayDivergence", "ReplayReport", "RunConfig",
-    "RunDirectoryError", "RunResult", "SimulationError", "SocietasError", "UntrustedManifest",
-    "arun", "backend_names", "compose_config", "content_hash", "fork",
-    "get_scenario", "read_manifest", "read_table", "replay", "resume", "run", "scenario_names",
+    "BackendConfig", "CheckReport", "ConfigError", "FallbackBudgetExceeded", "GraphConfig",
+    "Intervention", "PolicyGroup", "PopulationConfig", "ReplayDivergence", "ReplayReport",
+    "RunConfig", "RunDirectoryError", "RunResult", "SimulationError", "SocietasError",
+    "UntrustedManifest", "arun", "backend_names", "check_run", "compose_config",
+    "content_hash", "fork", "get_scenario", "read_manifest", "read_table", "replay", "resume",
+    "run", "scenario_names",
 ]
 
 

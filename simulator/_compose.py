@@ -16,8 +16,16 @@ is stored in Hydra's ConfigStore as the node ``{name: <name>}``: ``scenario=<nam
 ``backend=<name>`` then select it like a shipped option (shipped YAML wins), and an unknown
 option's error lists shipped and registered options alike.
 
-Every Hydra or OmegaConf error becomes a `ConfigError` of one line, led by the key path it
-concerns (`one_line`). Hydra is imported on first use, never at import.
+Every Hydra, OmegaConf or YAML error becomes a `ConfigError` of one line, led by the key path
+or the file and line it concerns (`one_line`, `yaml_line`). Hydra is imported on first use,
+never at import.
+
+No file loses its keys silently. ``config.yaml`` lists ``_self_`` last, so its run-level values
+(``seed``, ``simulations``…) override those a group option in the global package sets (a user's
+``scenario/mine.yaml`` beside ``seed: 5``). Each composition is therefore compared with the same
+overrides composed from `SELF_FIRST` (``config.yaml`` with ``_self_`` first); a key on which the
+two differ is one a chosen file sets and ``config.yaml`` overrides, and is refused
+(`_check_kept`), naming the key: set it on the command line instead.
 """
 
 from __future__ import annotations
@@ -42,6 +50,9 @@ CONFIG_NAME = "config"
 HYDRA_VERSION = "1.3.8"
 
 _VERSION_BASE = "1.3"
+#: The primary config with ``_self_`` first: what the composition would be if the chosen group
+#: files' run-level keys won over ``config.yaml``'s (stored in the ConfigStore; see `_check_kept`).
+SELF_FIRST = "_societas_config_self_first"
 _REGISTERED_GROUPS = ("scenario", "backend")
 
 
@@ -57,7 +68,10 @@ def compose_config(overrides: Sequence[str] = ()) -> dict[str, Any]:
     from hydra import compose
 
     with _hydra_errors(), _initialized():
-        return _plain(compose(config_name=CONFIG_NAME, overrides=list(overrides)))
+        tree = compose(config_name=CONFIG_NAME, overrides=list(overrides))
+        _check_kept(tree, compose(config_name=SELF_FIRST, overrides=list(overrides)), set(),
+                    overrides)
+        return _plain(tree)
 
 
 def group_option(group: str, option: str) -> dict[str, Any]:
@@ -106,6 +120,35 @@ def one_line(err: BaseException) -> str:
     return text
 
 
+def yaml_line(err: Exception) -> str:
+    """A YAML error (bad syntax, a duplicate key, a ``!!python/...`` tag) as one line."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    where = f"{mark.name}, line {mark.line + 1}" if mark is not None else "a YAML config file"
+    problem = " ".join(str(getattr(err, "problem", None) or err).split())
+    if "constructor for the tag" in problem:
+        problem += " (configs are plain YAML: tags that build Python objects are refused)"
+    return f"{where}: {problem}"
+
+
+def _check_kept(tree: Any, self_first: Any, overridden: set[str],
+                overrides: Sequence[str]) -> None:
+    """Refuse a run-level key that a chosen group file sets and ``config.yaml`` overrides.
+
+    Args:
+        tree: the composition (``config.yaml``'s values win over the group files').
+        self_first: the same overrides composed from `SELF_FIRST` (the group files' win).
+        overridden: top-level keys set by value overrides applied to neither (sweep jobs).
+        overrides: the overrides composed, named in the message.
+    """
+    for key in _store_self_first():  # only config.yaml's own keys can override a file's
+        if key in overridden or key not in tree or repr(tree[key]) == repr(self_first[key]):
+            continue  # repr: nan equals nan
+        choices = ", ".join(o for o in overrides if "=" in o and "." not in o.partition("=")[0])
+        raise ConfigError(str(key), f"a chosen config file ({choices or 'a group default'}) sets "
+                          f"{self_first[key]!r}, but config.yaml's {tree[key]!r} overrides it; "
+                          f"set {key}=... on the command line instead and remove it from the file")
+
+
 # -- sweeps ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SweepOverride:
@@ -115,11 +158,13 @@ class SweepOverride:
         text: the override as given (``"seed=range(3)"``).
         key: the config key or group it sets (``"seed"``).
         swept: whether it takes several values (``a,b``, ``range(…)``, ``choice(…)``).
+        empty: whether it is swept over no value at all (``range(-3)``).
     """
 
     text: str
     key: str
     swept: bool
+    empty: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,13 +205,16 @@ def _parser(loader: Any) -> Any:
 
 def _parse(parser: Any, item: str) -> SweepOverride:
     override = parser.parse_overrides([item])[0]  # its errors name the override
-    return SweepOverride(item, override.key_or_group, override.is_sweep_override())
+    swept = override.is_sweep_override()
+    empty = swept and next(iter(override.sweep_string_iterator()), None) is None
+    return SweepOverride(item, override.key_or_group, swept, empty)
 
 
 # -- Hydra sessions --------------------------------------------------------------------------------
 @contextlib.contextmanager
 def _hydra_errors() -> Iterator[None]:
-    """Turn any Hydra or OmegaConf error raised inside into a one-line `ConfigError`."""
+    """Turn any Hydra, OmegaConf or YAML error raised inside into a one-line `ConfigError`."""
+    import yaml
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
@@ -174,6 +222,8 @@ def _hydra_errors() -> Iterator[None]:
         yield
     except (HydraException, OmegaConfBaseException) as err:
         raise ConfigError("", one_line(err)) from None
+    except yaml.YAMLError as err:
+        raise ConfigError("", yaml_line(err)) from None
 
 
 @contextlib.contextmanager
@@ -183,6 +233,7 @@ def _initialized() -> Iterator[Any]:
     from hydra.core.global_hydra import GlobalHydra
 
     _store_registered()
+    _store_self_first()
     with initialize_config_module(config_module=CONFIG_MODULE, version_base=_VERSION_BASE):
         yield GlobalHydra.instance().config_loader()
 
@@ -209,6 +260,20 @@ def _store_registered() -> None:
         store.store(group=group, name=name, node={"name": name})
     _STORED.clear()
     _STORED.update(wanted)
+
+
+@functools.cache
+def _store_self_first() -> tuple[str, ...]:
+    """Store `SELF_FIRST` (``config.yaml`` with ``_self_`` first); returns config.yaml's keys."""
+    from hydra.core.config_store import ConfigStore
+    from omegaconf import OmegaConf
+
+    text = importlib.resources.files(CONFIG_MODULE).joinpath(f"{CONFIG_NAME}.yaml").read_text()
+    node = OmegaConf.to_container(OmegaConf.create(text))
+    assert isinstance(node, dict)
+    defaults = [d for d in node.get("defaults", []) if d != "_self_"]
+    ConfigStore.instance().store(name=SELF_FIRST, node={**node, "defaults": ["_self_", *defaults]})
+    return tuple(str(k) for k in node if k != "defaults")
 
 
 def _plain(cfg: Any) -> dict[str, Any]:
@@ -250,6 +315,7 @@ class _JobComposer:
     def __init__(self, loader: Any) -> None:
         self._repository = loader.repository
         self._trees: dict[tuple[str, ...], Any] = {}
+        self._self_first: dict[tuple[str, ...], Any] = {}
 
     def compose(self, overrides: list[Any]) -> dict[str, Any]:
         """The resolved config of one job (parsed overrides), as a plain dict."""
@@ -261,12 +327,20 @@ class _JobComposer:
         key = tuple(o.input_line for o in groups)
         if key not in self._trees:
             self._trees[key] = compose(config_name=CONFIG_NAME, overrides=list(key))
+            self._self_first[key] = compose(config_name=SELF_FIRST, overrides=list(key))
+        _check_kept(self._trees[key], self._self_first[key],
+                    {str(o.key_or_group).lstrip("+~").partition(".")[0] for o in values}, key)
         tree = copy.deepcopy(self._trees[key])
         ConfigLoaderImpl._apply_overrides_to_config(values, tree)
         return _plain(tree)
 
     def _is_group_choice(self, override: Any) -> bool:
-        """Hydra's own test (`DefaultsList` construction): a group name and a non-dict value."""
+        """Hydra's own test (`DefaultsList` construction): a group name and a non-dict value.
+
+        ``hydra.*`` overrides (``hydra.searchpath=[file://conf]``) shape the tree too.
+        """
+        if str(override.key_or_group).startswith("hydra."):
+            return True
         return bool(self._repository.group_exists(override.key_or_group)) and not isinstance(
             override.value(), dict)
 

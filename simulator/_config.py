@@ -100,6 +100,11 @@ class Intervention(_Strict):
     sim: int | None = Field(default=None, ge=0)
 
 
+MAX_SIMULATIONS = 1_000_000
+"""The most simulations one run may hold: every simulation's state, outcome and counters live in
+one process (10**12 failed with MemoryError before the first step); larger studies sweep seeds."""
+
+
 class RunConfig(_Strict):
     """Everything that defines a run; the manifest records it resolved."""
 
@@ -108,7 +113,10 @@ class RunConfig(_Strict):
     population: PopulationConfig = PopulationConfig()
     graph: GraphConfig = GraphConfig()
     seed: int = Field(default=0, ge=0)
-    simulations: int = Field(default=1, ge=1, description="independent simulations in this run")
+    simulations: int = Field(
+        default=1, ge=1, le=MAX_SIMULATIONS, description="independent simulations in this run "
+        f"(at most {MAX_SIMULATIONS:,}: a run holds one record per simulation in memory; "
+        "more is a sweep over seeds)")
     concurrency: int | None = Field(default=None, ge=1,
                                     description="simulations alive at once (all)")
     max_attempts: int = Field(default=3, ge=1,

@@ -7,9 +7,14 @@ Layout::
                        calls/part-00000.parquet …
 
 Chunks are written to a temporary name and renamed into place, so a killed run leaves only whole
-chunks. The manifest is rewritten the same way. The columns are those of `EventRow` and
-`CallRow` (`simulator._rows`), from which the Arrow schemas here are derived. The manifest's
-``log_format`` says which layout a directory has; readers refuse one newer than they know.
+chunks. The manifest is rewritten the same way, after every flush, recording each chunk's file,
+row count and blake2b hash (``"chunks"``); a new chunk is numbered one past the highest on disk,
+so no name is ever reused. A row a column refuses fails the flush (`UnwritableRows`) after every
+other buffered row is written. ``.lock`` (`simulator._lock`) is not part of the log.
+
+The columns are those of `EventRow` and `CallRow` (`simulator._rows`), from which the Arrow
+schemas here are derived. The manifest's ``log_format`` says which layout a directory has;
+readers refuse one newer than they know.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Iterable, Mapping
 from importlib import metadata
@@ -27,6 +33,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from societas.simulator._errors import SimulationError
 from societas.simulator._lifecycle import Lifecycle
 from societas.simulator._rows import (
     CALL_KEY,
@@ -101,10 +108,43 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
-class _ChunkedTable:
-    """Buffers rows of one type and writes them as numbered Parquet chunks."""
+#: A chunk's file name: ``part-`` and its number, never reused within a table.
+CHUNK_NAME = re.compile(r"part-(\d{5,})\.parquet")
 
-    def __init__(self, folder: Path, row_type: type[EventRow] | type[CallRow]) -> None:
+
+def chunk_name(number: int) -> str:
+    """The file name of chunk `number`."""
+    return f"part-{number:05d}.parquet"
+
+
+def chunk_number(name: str) -> int | None:
+    """The number of a chunk file name, or None when it is not one."""
+    match = CHUNK_NAME.fullmatch(name)
+    return int(match.group(1)) if match else None
+
+
+def file_digest(data: bytes | memoryview | pa.Buffer) -> str:
+    """The content hash the manifest records for a chunk's bytes."""
+    return hashlib.blake2b(memoryview(data), digest_size=20).hexdigest()
+
+
+class UnwritableRows(SimulationError, ValueError):
+    """Rows holding values their columns refuse; the rest of their buffer was written."""
+
+
+class StrayRows(UnwritableRows, TypeError):
+    """Rows that are not of the table's row type; the rest of their buffer was written."""
+
+
+class _ChunkedTable:
+    """Buffers rows of one type and writes them as numbered Parquet chunks.
+
+    `record` lists the chunks on disk in order (``{"file", "rows", "blake2b"}``), for the
+    manifest; a new chunk is numbered one past the highest ever written, never by a count.
+    """
+
+    def __init__(self, folder: Path, row_type: type[EventRow] | type[CallRow],
+                 record: list[dict[str, Any]]) -> None:
         self.folder = folder
         self.row_type = row_type
         self.schema = arrow_schema(row_type)
@@ -112,9 +152,11 @@ class _ChunkedTable:
         folder.mkdir(parents=True, exist_ok=True)
         for stale in folder.glob(".part-*.tmp"):  # a write cut short by a kill
             stale.unlink()
-        chunks = sorted(folder.glob("part-*.parquet"))
-        self._next_chunk = len(chunks)
-        self.rows_on_disk = sum(pq.read_metadata(f).num_rows for f in chunks)
+        self.record = [dict(chunk) for chunk in record]
+        numbers = [n for n in (chunk_number(c["file"]) for c in self.record) if n is not None]
+        numbers += [n for n in (chunk_number(f.name) for f in folder.iterdir()) if n is not None]
+        self._next_chunk = max(numbers, default=-1) + 1
+        self.rows_on_disk = sum(int(chunk["rows"]) for chunk in self.record)
 
     @property
     def buffered(self) -> int:
@@ -123,35 +165,100 @@ class _ChunkedTable:
     def append(self, row: EventRow | CallRow) -> None:
         self._rows.append(row)
 
-    def flush(self) -> None:
+    def flush(self) -> bool:
+        """Write the buffer as one chunk; True when a chunk was written.
+
+        When some rows cannot be converted, the others are written and `UnwritableRows` names
+        the first refused row; the buffer is empty afterwards either way.
+        """
         if not self._rows:
-            return
-        rows = self._rows
-        final = self.folder / f"part-{self._next_chunk:05d}.parquet"
-        tmp = self.folder / f".{final.name}.tmp"
+            return False
+        rows, self._rows = self._rows, []
         try:
-            pq.write_table(self._to_table(rows), tmp, compression="zstd")
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
-            tmp.unlink(missing_ok=True)
-            raise ValueError(
-                f"cannot write {self.folder.name} to {self.folder}: {err}; a row holds a value "
-                f"its column does not allow: build rows as {self.row_type.__name__} with the "
-                "types simulator/_rows.py declares") from err
+            table = self._to_table(rows)
+        except _CONVERSION_ERRORS:
+            table = None
+        if table is not None:
+            self._write(table)
+            return True
+        good, bad = self._split(rows)  # only on failure: the normal path pays nothing
+        file = self._write(self._to_table(good)) if good else None
+        raise self._refusal(rows, good, bad, file)
+
+    def _write(self, table: pa.Table) -> str:
+        name = chunk_name(self._next_chunk)
+        final = self.folder / name
+        tmp = self.folder / f".{name}.tmp"
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, compression="zstd")
+        data = sink.getvalue()
+        tmp.write_bytes(memoryview(data))
         os.replace(tmp, final)
+        self.record.append({"file": name, "rows": table.num_rows, "blake2b": file_digest(data)})
         self._next_chunk += 1
-        self.rows_on_disk += len(rows)
-        self._rows = []
+        self.rows_on_disk += table.num_rows
+        return name
 
     def _to_table(self, rows: list[EventRow | CallRow]) -> pa.Table:
         row_type = self.row_type
         if any(type(row) is not row_type for row in rows):
-            stray = next(row for row in rows if type(row) is not row_type)
-            raise TypeError(f"{self.folder} takes {row_type.__name__} rows, got a "
-                            f"{type(stray).__name__}: {stray!r:.200}; build the row as "
-                            f"{row_type.__name__}")
+            raise TypeError(f"rows of another type than {row_type.__name__}")
         arrays = [pa.array(values, type=field.type)
                   for values, field in zip(zip(*rows, strict=True), self.schema, strict=True)]
+        if any(a.null_count and not f.nullable for a, f in zip(arrays, self.schema, strict=True)):
+            raise ValueError("a null in a column that is not nullable")  # else the writer says
         return pa.Table.from_arrays(arrays, schema=self.schema)
+
+    def _split(self, rows: list[EventRow | CallRow]
+               ) -> tuple[list[EventRow | CallRow], list[tuple[EventRow | CallRow, str]]]:
+        """The rows that convert, and each refused row with why."""
+        good: list[EventRow | CallRow] = []
+        bad: list[tuple[EventRow | CallRow, str]] = []
+        for row in rows:
+            problem = self._row_problem(row)
+            if problem is None:
+                good.append(row)
+            else:
+                bad.append((row, problem))
+        return good, bad
+
+    def _row_problem(self, row: object) -> str | None:
+        if type(row) is not self.row_type:
+            return f"a {type(row).__name__}: {row!r:.200}"
+        for value, field in zip(row, self.schema, strict=True):  # type: ignore[arg-type]
+            try:
+                pa.array([value], type=field.type)
+            except _CONVERSION_ERRORS as err:
+                return f"column {field.name!r} refuses {value!r:.80}: {err}"
+            if value is None and not field.nullable:
+                return f"column {field.name!r} refuses None: the column is not nullable"
+        return None
+
+    def _refusal(self, rows: list[EventRow | CallRow], good: list[EventRow | CallRow],
+                 bad: list[tuple[EventRow | CallRow, str]], file: str | None) -> UnwritableRows:
+        row, problem = bad[0]
+        kept = (f"the other {len(good)} rows are in {self.folder / file}" if file
+                else "no other row was buffered")
+        table = self.folder.name
+        if type(row) is not self.row_type:
+            return StrayRows(f"{self.folder} takes {self.row_type.__name__} rows, got {problem}; "
+                             f"build the row as {self.row_type.__name__} ({len(bad)} of "
+                             f"{len(rows)} {table} rows refused; {kept})")
+        return UnwritableRows(
+            f"cannot log the {table} row of {_describe_row(row)}: {problem}; build rows as "
+            f"{self.row_type.__name__} with the types simulator/_rows.py declares ({len(bad)} "
+            f"of {len(rows)} {table} rows refused; {kept})")
+
+
+#: What converting a Python value to Arrow raises when the column cannot hold it.
+_CONVERSION_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError)
+
+
+def _describe_row(row: EventRow | CallRow) -> str:
+    if isinstance(row, EventRow):
+        return f"simulation {row.sim}, step {row.step} (event #{row.seq}, {row.kind!r})"
+    return (f"simulation {row.sim}, step {row.step} (agent {row.agent!r}, question "
+            f"{row.question!r}, attempt {row.attempt})")
 
 
 class RunLog(Lifecycle):
@@ -172,13 +279,27 @@ class RunLog(Lifecycle):
         self._last_flush = time.monotonic()
 
     def open(self, manifest: Mapping[str, Any], *, existing: bool = False) -> RunLog:
-        """Create the directory (or reopen it, when `existing`) and write the manifest."""
+        """Create the directory (or reopen it, when `existing`) and write the manifest.
+
+        A new run's directory may already exist (its creator holds its lock in it) but must
+        not hold a manifest. Reopening takes the chunk record from ``manifest["chunks"]`` (as
+        `_check.verify_chunks` returns it), or reads it off the disk when it has none.
+        """
         self._mark_open()
         if existing:
             read_manifest(self.run_dir)  # a run directory, in a format this code can extend
-        self.run_dir.mkdir(parents=True, exist_ok=existing)
-        self.events = _ChunkedTable(self.run_dir / "events", EventRow)
-        self.calls = _ChunkedTable(self.run_dir / "calls", CallRow)
+            record = manifest.get("chunks")
+            if not isinstance(record, dict):  # not verified by the caller: as found on disk
+                record = {table: [_chunk_record(f) for f in chunk_files(self.run_dir / table)]
+                          for table in TABLES}
+        else:
+            if (self.run_dir / "manifest.json").exists():
+                raise FileExistsError(f"{self.run_dir} already exists; choose another run_id "
+                                      "or out_dir")
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            record = {}
+        self.events = _ChunkedTable(self.run_dir / "events", EventRow, record.get("events", []))
+        self.calls = _ChunkedTable(self.run_dir / "calls", CallRow, record.get("calls", []))
         self.manifest = {"log_format": LOG_FORMAT,
                          **{k: v for k, v in manifest.items() if k != "log_format"}}
         self.write_manifest()
@@ -200,10 +321,23 @@ class RunLog(Lifecycle):
             self.flush()
 
     def flush(self) -> None:
-        """Write buffered rows as chunks: calls first, then events."""
-        self.calls.flush()
-        self.events.flush()
+        """Write buffered rows as chunks, calls first, then the manifest that records them.
+
+        A table whose rows cannot all be written writes the others; the other table is still
+        flushed and the manifest rewritten before the first such error is raised.
+        """
+        written, errors = False, []
+        for table in (self.calls, self.events):
+            try:
+                written = table.flush() or written
+            except UnwritableRows as err:
+                written, errors = True, [*errors, err]
         self._last_flush = time.monotonic()
+        if written:
+            self.write_manifest()  # after the renames: a chunk on disk may be unrecorded, not
+            # a recorded chunk missing
+        if errors:
+            raise errors[0]
 
     def update_manifest(self, **fields: Any) -> None:
         """Merge `fields` into the manifest and rewrite it."""
@@ -211,7 +345,10 @@ class RunLog(Lifecycle):
         self.write_manifest()
 
     def write_manifest(self) -> None:
-        """Rewrite manifest.json atomically."""
+        """Rewrite manifest.json atomically, with the record of every chunk on disk."""
+        if hasattr(self, "events"):
+            self.manifest["chunks"] = {"events": self.events.record,
+                                       "calls": self.calls.record}
         write_json_atomic(self.run_dir / "manifest.json", self.manifest)
 
     def close(self) -> None:
@@ -242,10 +379,24 @@ def read_table(run_dir: str | os.PathLike[str], table: str = "events") -> pa.Tab
         raise ValueError(f"a run directory has no table {table!r}; read 'events' or 'calls'")
     read_manifest(run_dir)  # refuses what is not a run directory, or one too new to read
     schema = arrow_schema(TABLES[table])
-    files = sorted((Path(run_dir) / table).glob("part-*.parquet"))
+    files = chunk_files(Path(run_dir) / table)
     if not files:
         return schema.empty_table()
     return pa.concat_tables(pq.read_table(f, schema=schema) for f in files)
+
+
+def chunk_files(folder: Path) -> list[Path]:
+    """The chunk files of one table's folder in number order, temporaries left out."""
+    if not folder.is_dir():
+        return []
+    found = [(n, f) for f in folder.iterdir() if (n := chunk_number(f.name)) is not None]
+    return [f for _, f in sorted(found)]
+
+
+def _chunk_record(path: Path) -> dict[str, Any]:
+    """What the manifest records of a chunk on disk."""
+    return {"file": path.name, "rows": pq.read_metadata(path).num_rows,
+            "blake2b": file_digest(path.read_bytes())}
 
 
 def read_rows(run_dir: str | os.PathLike[str], row_type: type[Row]) -> list[Row]:

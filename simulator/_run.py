@@ -20,6 +20,8 @@ from societas.simulator._config import RunConfig
 from societas.simulator._engine import MODEL, REPLAY, SCRIPTED, Counters, Engine, SimSetup
 from societas.simulator._events import Outcome
 from societas.simulator._history import History, ResumeSink
+from societas.simulator._lock import RunLock
+from societas.simulator._lock import acquire as acquire_lock
 from societas.simulator._log import RunLog
 from societas.simulator._progress import show_progress
 from societas.simulator._registry import build_backend
@@ -28,6 +30,7 @@ from societas.simulator._rows import LogSink
 from societas.simulator._scenario import Scenario
 from societas.simulator._seeding import derive_rng, derive_seed
 from societas.simulator._setup import RunPlan, build_population, memory_limits, plan_run
+from societas.simulator._signals import run as run_interruptibly
 from societas.simulator._sim import Host, Sim
 from societas.simulator._strategies import StrategyHandler
 from societas.simulator.backends import Backend, ScriptedBackend
@@ -58,7 +61,7 @@ def run(config: RunConfig | Mapping[str, Any], *, model_backend: Backend | None 
     are batched across every simulation alive at once. The config is validated completely before
     anything starts. `model_backend` overrides the configured backend (tests, notebooks).
     """
-    return asyncio.run(arun(config, model_backend=model_backend, progress=progress))
+    return run_interruptibly(arun(config, model_backend=model_backend, progress=progress))
 
 
 async def arun(config: RunConfig | Mapping[str, Any], *, model_backend: Backend | None = None,
@@ -75,13 +78,35 @@ async def arun(config: RunConfig | Mapping[str, Any], *, model_backend: Backend 
 
 async def execute(plan: RunPlan, run_dir: Path, *, manifest: dict[str, Any],
                   history: History | None = None, resume: bool = False,
-                  model_backend: Backend | None = None, progress: bool | None = None
-                  ) -> RunResult:
+                  model_backend: Backend | None = None, progress: bool | None = None,
+                  lock: RunLock | None = None) -> RunResult:
     """Play `plan` into `run_dir`, answering from `history` where it holds the request.
 
     With `resume`, the directory exists: rows already on disk are verified, not written again.
     A strict history (replay) needs no model backend: every request comes from the record.
+    The run directory's `lock` (taken here when None is given) is held until the manifest's
+    final write, and released then.
     """
+    if lock is None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        lock = acquire_lock(run_dir, _command_of(manifest, resume))
+    try:
+        return await _execute(plan, run_dir, manifest=manifest, history=history, resume=resume,
+                              model_backend=model_backend, progress=progress)
+    finally:
+        lock.release()
+
+
+def _command_of(manifest: Mapping[str, Any], resume: bool) -> str:
+    """The command writing a run directory, as its lock names it."""
+    if resume:
+        return "resume"
+    return "fork" if "parent" in manifest else "replay" if "replay_of" in manifest else "run"
+
+
+async def _execute(plan: RunPlan, run_dir: Path, *, manifest: dict[str, Any],
+                   history: History | None, resume: bool, model_backend: Backend | None,
+                   progress: bool | None) -> RunResult:
     cfg = plan.config
     run_id = manifest["run_id"]
     backends: dict[str, Backend] = {
@@ -123,12 +148,34 @@ async def execute(plan: RunPlan, run_dir: Path, *, manifest: dict[str, Any],
                  "traceback": traceback.format_exc()}
         raise
     finally:
-        try:
-            log.close()
-        finally:  # the manifest says how the run ended even when the last write fails
-            log.update_manifest(**_ending(status, error, backend_stats, engine, log, started))
+        # Closing here fails only while another error is on its way out (the try block closed
+        # the log otherwise): that error goes on, the manifest records both, and always ends.
+        flush_error = _close(log)
+        if flush_error is not None:
+            status, error = "failed", _with_flush_error(error, flush_error)
+        log.update_manifest(**_ending(status, error, backend_stats, engine, log, started))
     return RunResult(run_id, run_dir, outcomes, engine.counters, engine.batcher.stats.sizes,
                      time.perf_counter() - started)
+
+
+def _close(log: RunLog) -> Exception | None:
+    """Close `log`; the error writing its last rows, if any, instead of raising it."""
+    try:
+        log.close()
+    except Exception as err:
+        return err
+    return None
+
+
+def _with_flush_error(error: dict[str, str] | None, flush_error: Exception) -> dict[str, str]:
+    """The manifest's error record, saying the last rows could not all be written."""
+    trace = "".join(traceback.format_exception(flush_error))
+    if error is None:
+        return {"type": type(flush_error).__name__, "message": str(flush_error),
+                "traceback": trace}
+    return {**error, "message": f"{error['message']}; and the last rows could not all be "
+                                f"written: {flush_error}",
+            "traceback": f"{error['traceback']}\n{trace}"}
 
 
 def _ending(status: str, error: dict[str, str] | None, backend_stats: dict[str, Any] | None,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from societas.simulator._config import PopulationConfig, RunConfig
 from societas.simulator._events import Event, Outcome
+from societas.simulator._plan_checks import agent_ids
 from societas.simulator._population import AgentLike, AgentSpec
 from societas.simulator._strategies import Strategy
 
@@ -59,6 +60,15 @@ class Scenario:
         None (the default) when the scenario cannot bound it.
         """
         return None
+
+    @classmethod
+    def agent_ids(cls, config: BaseModel, run: RunConfig) -> frozenset[str] | None:
+        """Every agent id a simulation may have (interventions are checked against them).
+
+        The default: the initial population. A scenario that spawns agents adds theirs; None
+        when it cannot tell.
+        """
+        return frozenset(agent_ids(run.population.size))
 
     @classmethod
     def check_population(cls, config: BaseModel, population: PopulationConfig) -> None:

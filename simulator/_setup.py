@@ -10,8 +10,15 @@ from pydantic import BaseModel
 
 from societas.simulator._config import PopulationConfig, RunConfig, validate_model
 from societas.simulator._errors import ConfigError
+from societas.simulator._plan_checks import check_finite, check_intervention_targets, check_out_dir
 from societas.simulator._population import DEFAULT_CHANNEL, MODEL_POLICY, AgentSpec, Population
-from societas.simulator._registry import backend_names, get_scenario, scenario_names, strategies_for
+from societas.simulator._registry import (
+    backend_names,
+    check_backend,
+    get_scenario,
+    scenario_names,
+    strategies_for,
+)
 from societas.simulator._scenario import Scenario
 from societas.simulator._seeding import derive_rng
 from societas.simulator._strategies import Strategy
@@ -43,9 +50,12 @@ def plan_run(raw: RunConfig | Mapping[str, Any]) -> RunPlan:
     scenario_cls = get_scenario(config.scenario_name)
     config = _resolve_memory(config, scenario_cls)
     scenario_config = validate_model(scenario_cls.Config, config.scenario_params(), "scenario")
+    check_finite(config.scenario_params(), "scenario")  # inf/nan: now, not mid-run
+    check_out_dir(config.out_dir)
     if config.backend.name not in backend_names():
         raise ConfigError("backend.name", f"unknown backend {config.backend.name!r}; "
                           f"registered: {', '.join(backend_names())}")
+    check_backend(config.backend)  # unknown backend.* keys, bad values: now, not mid-run
     check_graph(config.graph, config.population.size)
     population = config.population
     grouped = sum(g.count for g in population.groups)
@@ -70,6 +80,7 @@ def plan_run(raw: RunConfig | Mapping[str, Any]) -> RunPlan:
             params = group.params if group.strategy else population.params
             _add_policy(policies, table, name, params, f"population.groups.{i}", scenario_cls)
     _check_interventions(config, scenario_cls)
+    check_intervention_targets(config, scenario_cls, scenario_config)
     scenario_cls.check_run(scenario_config, config)
     return RunPlan(config, scenario_cls, scenario_config, policies, default_policy)
 

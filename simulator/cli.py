@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import NoReturn
 
-from societas.simulator._cli_plugins import PluginError, add_plugin_commands
+from societas.simulator._cli_errors import UsageError, describe
+from societas.simulator._cli_plugins import add_plugin_commands
 from societas.simulator._cli_summary import print_summary
-from societas.simulator._errors import ConfigError, ReplayDivergence, SimulationError
+from societas.simulator._signals import install_signal_handlers, interruption
 from societas.simulator._sweep_cli import add_sweep_parser
 
 #: The commands built into ``societas``; any other comes from a ``societas.commands`` plugin.
-BUILTIN_COMMANDS = ("run", "show", "replay", "resume", "fork", "sweep")
+BUILTIN_COMMANDS = ("run", "show", "replay", "resume", "fork", "sweep", "check")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -57,8 +57,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 def _cmd_resume(args: argparse.Namespace) -> int:
     from societas.simulator._replay import resume
+    from societas.simulator._trust import parse_confirmations
 
-    result = resume(args.run_dir)
+    result = resume(args.run_dir, trust_manifest=args.trust_manifest,
+                    backend_overrides=parse_confirmations(args.confirm))
     if result is None:
         print(f"{args.run_dir} has already completed; nothing to resume")
         return 0
@@ -70,10 +72,21 @@ def _cmd_fork(args: argparse.Namespace) -> int:
     from societas.simulator._replay import fork
 
     result = fork(args.run_dir, at=args.at, overrides=args.overrides, run_id=args.run_id,
-                  out_dir=args.out, allow_prompt_changes=args.allow_prompt_changes)
+                  out_dir=args.out, allow_prompt_changes=args.allow_prompt_changes,
+                  trust_manifest=args.trust_manifest)
     print(f"forked {args.run_dir} at step {args.at}")
     print_summary(result.run_dir)
     return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from societas.simulator._check import check_run
+
+    report = check_run(args.run_dir)
+    for problem in report.problems:
+        print(f"  {problem}")
+    print(report.verdict())
+    return 0 if report.sound else 1
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
@@ -81,14 +94,24 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+_TRUST_HELP = ("use the endpoints (backend.base_url, Ray address) and backend.api_key_env the "
+               "manifest names without confirming them on the command line")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser (and subparsers) whose usage errors are one-line `UsageError`s."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("societas").strip()
+        raise UsageError(f"{command + ': ' if command else ''}{message} (see {self.prog} --help)")
 
 
 def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     """The argument parser of the ``societas`` command (with plugin commands, if `plugins`)."""
     summary = (__doc__ or "").partition("\n")[0]
-    parser = argparse.ArgumentParser(prog="societas", description=summary)
+    parser = _Parser(prog="societas", description=summary)
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error "
+                        "(also accepted after the subcommand)")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a scenario (Hydra overrides: key=value ...)")
     run.add_argument("overrides", nargs="*", help="e.g. scenario=donor_game seed=3 "
@@ -107,6 +130,10 @@ def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     replay.set_defaults(func=_cmd_replay)
     resume = commands.add_parser("resume", help="continue an interrupted or crashed run")
     resume.add_argument("run_dir")
+    resume.add_argument("confirm", nargs="*", metavar="backend.KEY=VALUE",
+                        help="the endpoints and api_key_env to use (confirming or replacing the "
+                        "manifest's), e.g. backend.base_url=URL backend.api_key_env=NAME")
+    resume.add_argument("--trust-manifest", action="store_true", help=_TRUST_HELP)
     resume.set_defaults(func=_cmd_resume)
     fork = commands.add_parser("fork", help="a new run sharing a run's history before a step")
     fork.add_argument("run_dir")
@@ -117,7 +144,12 @@ def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
     fork.add_argument("--out", help="folder of the new run (default: beside the parent)")
     fork.add_argument("--allow-prompt-changes", action="store_true",
                       help="accept overrides that change prompts before the fork step")
+    fork.add_argument("--trust-manifest", action="store_true", help=_TRUST_HELP)
     fork.set_defaults(func=_cmd_fork)
+    check = commands.add_parser("check", help="verify a run directory (chunks, hashes, rows, "
+                                "counts) without changing it; exit 1 when it is not sound")
+    check.add_argument("run_dir")
+    check.set_defaults(func=_cmd_check)
     add_sweep_parser(commands)
     if plugins:
         add_plugin_commands(commands, BUILTIN_COMMANDS)
@@ -129,39 +161,39 @@ def _command_of(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``societas`` console script."""
+    """Entry point of the ``societas`` console script; returns its exit code.
+
+    Every error ends as one line ``societas: <message>`` on stderr (`_cli_errors.describe`):
+    exit 2 for config, usage, run-directory and trust errors, 1 for a failed run and for a bug
+    (an exception no user input should cause, printed as such), 130/143 for SIGINT/SIGTERM.
+    ``--debug``, before or after the subcommand, shows the traceback instead.
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
-    # plugins load only for a command that is not built in (or for --help)
-    parser = build_parser(plugins=_command_of(argv) not in BUILTIN_COMMANDS)
-    args, extra = parser.parse_known_args(argv)
-    if extra and (args.command not in ("run", "fork", "sweep")
-                  or any(e.startswith("-") for e in extra)):
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if extra:
-        args.overrides = [*args.overrides, *extra]  # overrides given after an --option
-    signal.signal(signal.SIGTERM, _interrupt)  # a polite kill ends like Ctrl-C: log flushed
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    args: argparse.Namespace | None = None
     try:
+        install_signal_handlers()  # SIGINT and SIGTERM end a run one clean way (see _signals)
+        # plugins load only for a command that is not built in (or for --help)
+        parser = build_parser(plugins=_command_of(argv) not in BUILTIN_COMMANDS)
+        args, extra = parser.parse_known_args(argv)
+        if extra and (args.command not in ("run", "fork", "sweep")
+                      or any(e.startswith("-") for e in extra)):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        if extra:
+            args.overrides = [*args.overrides, *extra]  # overrides given after an --option
         return int(args.func(args))
-    except ReplayDivergence as err:
-        print(f"societas: {err}", file=sys.stderr)
-        return 1
-    except SimulationError as err:
-        print(f"societas: the run failed: {err}\n(everything logged before the failure is in "
-              "the run directory; its manifest holds the traceback)", file=sys.stderr)
-        return 1
-    except ConfigError as err:
-        print(f"societas: config error: {err}", file=sys.stderr)
-        return 2
-    except PluginError as err:
-        print(f"societas: {err}", file=sys.stderr)
-        return 2
-    except (FileNotFoundError, FileExistsError, ValueError) as err:
-        print(f"societas: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("societas: interrupted; the run directory keeps every chunk written so far",
-              file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, Exception) as err:
+        stop = interruption(err)  # a signal, or an error a signal caused mid-way
+        if stop is not None:
+            print(f"societas: interrupted by {stop.name}; the run directory keeps every chunk "
+                  "written so far (societas resume RUN_DIR continues it)", file=sys.stderr)
+            return stop.exit_code
+        if debug or not isinstance(err, Exception):
+            raise
+        line, code = describe(err, getattr(args, "run_dir", None))
+        print(f"societas: {line}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -266,3 +266,14 @@ def test_a_sweep_reports_budget_failed_runs_as_failed(server, tmp_path):
     for run in result.runs:
         assert run.error is not None and run.error.startswith("FallbackBudgetExceeded: 12 of 12")
         assert simulator.read_manifest(run.run_dir)["error"]["type"] == "FallbackBudgetExceeded"
+
+
+@pytest.mark.parametrize("server", ["one_500"], indirect=True)
+def test_a_recovered_transport_failure_replays_identically(server, tmp_path):
+    done = donor_run(server, tmp_path)  # the failed attempt is retried with the same prompt
+    assert done.returncode == 0, done.stderr
+    counts = simulator.read_manifest(tmp_path / "r")["counts"]
+    assert (counts["transport_failures"], counts["model_fallbacks"]) == (1, 0)
+    replayed = societas("replay", str(tmp_path / "r"), cwd=tmp_path)
+    assert replayed.returncode == 0, replayed.stderr
+    assert "event log identical" in replayed.stdout and "calls log identical" in replayed.stdout

@@ -219,7 +219,8 @@ def test_resume_stops_when_an_event_on_disk_differs_from_re_execution(tmp_path):
     import pyarrow.parquet as pq
 
     run = simulator.run(donor_config(tmp_path, run_id="tampered", simulations=2))
-    set_manifest(run.run_dir, status="interrupted")
+    # without its chunk record (as before chunks were recorded), or resume refuses the chunk
+    set_manifest(run.run_dir, status="interrupted", chunks=None)
     chunk = run.run_dir / "events" / "part-00000.parquet"
     table = pq.read_table(chunk)
     data = table.column("data").to_pylist()

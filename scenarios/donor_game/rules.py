@@ -180,6 +180,13 @@ class DonorGame(Scenario):
         assert isinstance(config, DonorGameConfig)
         return config.generations * (1 + config.rounds)  # a strategy step, then the rounds
 
+    @classmethod
+    def agent_ids(cls, config: BaseModel, run: RunConfig) -> frozenset[str]:
+        assert isinstance(config, DonorGameConfig)
+        born = {f"g{g}_{i}" for g in range(2, config.generations + 1)  # `breed`'s names
+                for i in range(1, run.population.size + 1)}
+        return super().agent_ids(config, run) | born  # type: ignore[operator]
+
     async def run(self, sim: Sim) -> Outcome:
         cfg = self.config
         briefing = PROMPTS.render("system", **cfg.model_dump())

@@ -19,11 +19,13 @@ Constraints travel in one of two forms (``backend.constrain``):
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from societas.simulator._backend_fields import ENDPOINT, SECRET, check_env_name
 from societas.simulator._config import BackendConfig, validate_model
 from societas.simulator._errors import ConfigError
 from societas.simulator._requests import Request, Response
@@ -37,11 +39,13 @@ _RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 class OpenAIOptions(BaseModel):
     """The ``backend.*`` keys of ``backend=openai``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # hide_input_in_errors: a key pasted into api_key_env never shows in a ValidationError
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
-    base_url: str = Field(description="server root ending in /v1, e.g. http://127.0.0.1:8000/v1")
+    base_url: str = Field(description="server root ending in /v1, e.g. http://127.0.0.1:8000/v1",
+                          json_schema_extra=ENDPOINT)
     model: str = Field(description="the model name the server expects")
-    api_key_env: str | None = Field(default=None,
+    api_key_env: str | None = Field(default=None, json_schema_extra=SECRET,
                                     description="environment variable holding the key")
     constrain: Literal["structured_outputs", "response_format", "none"] = "structured_outputs"
     concurrency: int = Field(default=32, ge=1, description="requests in flight at once")
@@ -56,6 +60,11 @@ class OpenAIOptions(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        return check_env_name(value)  # a pasted key is refused and never echoed
 
 
 class OpenAIBackend(Backend):
@@ -119,7 +128,12 @@ class OpenAIBackend(Backend):
             await self.close()
             raise ConnectionError(f"backend.base_url: {url} answered HTTP {reply.status_code}: "
                                   f"{reply.text[:200]}")
-        served = {m.get("id"): m for m in reply.json().get("data", [])}
+        try:
+            served = served_models(reply.content)
+        except ValueError as err:
+            await self.close()
+            raise ConfigError("backend.base_url", f"{url} is not an OpenAI-compatible server: "
+                              f"its model list is {err}") from None
         if served and self.options.model not in served:
             await self.close()
             raise ConfigError("backend.model", f"{self.options.model!r} is not served at "
@@ -178,7 +192,11 @@ class OpenAIBackend(Backend):
                 if reply.status_code >= 400:
                     return Response(text="", error=f"HTTP {reply.status_code}: "
                                     f"{reply.text[:300]}")
-                return _parse(reply.json())
+                response, usage_ok = parse_reply(reply.content)
+                if not usage_ok:
+                    extra = self.usage.extra
+                    extra["malformed_usage"] = extra.get("malformed_usage", 0) + 1
+                return response
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _backoff(self, attempt: int, retry_after: str | None) -> None:
@@ -202,17 +220,89 @@ class OpenAIBackend(Backend):
         return self.usage.as_dict()
 
 
-def _parse(payload: dict[str, Any]) -> Response:
-    """A chat-completions JSON reply as a `Response`."""
+def parse_reply(body: bytes | str) -> tuple[Response, bool]:
+    """A chat-completions reply body as a `Response`, and whether its usage was readable.
+
+    The body must be a JSON object whose ``choices[0].message.content`` is a string; anything
+    else (not JSON, truncated, another shape, content that is null, a number or a list) is a
+    `Response` with ``error`` set (``malformed reply, ...``), which the engine counts as a backend
+    error and asks again. Usage counts that are not non-negative integers do not spoil the
+    answer: they count as 0, and the second value is False for the caller to count.
+    """
     try:
-        text = payload["choices"][0]["message"]["content"] or ""
-    except (KeyError, IndexError, TypeError):
-        return Response(text="", error=f"unexpected reply: {str(payload)[:300]}")
-    usage = payload.get("usage") or {}
-    details = usage.get("prompt_tokens_details") or {}
-    return Response(text=text, tokens_in=int(usage.get("prompt_tokens") or 0),
-                    tokens_out=int(usage.get("completion_tokens") or 0),
-                    cached_tokens=int(details.get("cached_tokens") or 0))
+        payload = json.loads(body)
+    except (ValueError, RecursionError) as err:  # JSONDecodeError, bad UTF-8, >4,300 digits
+        reason = err.msg if isinstance(err, json.JSONDecodeError) else type(err).__name__
+        return _malformed(f"not JSON ({reason})", body), True
+    choices = payload.get("choices") if isinstance(payload, dict) else None
+    if not isinstance(choices, list) or not choices:
+        return _malformed("no choices", body), True
+    message = choices[0].get("message") if isinstance(choices[0], dict) else None
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, str):
+        what = "no message" if not isinstance(message, dict) else (
+            f"content is {_json_type(content)}")
+        return _malformed(what, body), True
+    usage, usage_ok = _object(payload.get("usage"))
+    details, details_ok = _object(usage.get("prompt_tokens_details"))
+    counts = [_count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")),
+              _count(details.get("cached_tokens"))]
+    tokens_in, tokens_out, cached = (c or 0 for c in counts)
+    return (Response(text=content, tokens_in=tokens_in, tokens_out=tokens_out,
+                     cached_tokens=cached),
+            usage_ok and details_ok and None not in counts)
+
+
+def served_models(body: bytes | str) -> dict[Any, dict[str, Any]]:
+    """The models a ``/models`` reply lists, by id; `ValueError` saying what is wrong."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError) as err:
+        reason = err.msg if isinstance(err, json.JSONDecodeError) else type(err).__name__
+        raise ValueError(f"not JSON ({reason}): {_clip(body)}") from None
+    data = payload.get("data", []) if isinstance(payload, dict) else None
+    if not isinstance(data, list) or not all(isinstance(m, dict) for m in data):
+        raise ValueError(f"not a list of models: {_clip(body)}")
+    return {m.get("id"): m for m in data if isinstance(m.get("id"), str | int)}
+
+
+def _object(value: Any) -> tuple[dict[str, Any], bool]:
+    """`value` if it is a JSON object, else {} (absent: fine; anything else: not)."""
+    return (value, True) if isinstance(value, dict) else ({}, value is None)
+
+
+_MAX_COUNT = 2**53
+"""Larger token counts are not counts (and would not fit the log's int64 columns)."""
+
+
+def _count(value: Any) -> int | None:
+    """A token count, 0 when absent, None when it is not an integer in [0, 2**53]."""
+    if value is None:
+        return 0
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_COUNT:
+        return value
+    return None
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _clip(body: bytes | str, limit: int = 200) -> str:
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    return repr(text[:limit] + ("…" if len(text) > limit else ""))
+
+
+def _malformed(what: str, body: bytes | str) -> Response:
+    return Response(text="", error=f"malformed reply, {what}: {_clip(body)}")
 
 
 def build(config: BackendConfig) -> OpenAIBackend:

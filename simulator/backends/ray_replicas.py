@@ -33,6 +33,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from societas.simulator._backend_fields import ENDPOINT, NESTED
 from societas.simulator._config import BackendConfig, validate_model
 from societas.simulator._errors import ConfigError
 from societas.simulator._requests import Request, Response
@@ -54,8 +55,9 @@ class ReplicaOptions(BaseModel):
 
     replicas: int = Field(default=2, ge=1, description="replica actors")
     replica: dict[str, Any] = Field(default_factory=lambda: {"name": "scripted"},
-                                    description="the backend config each replica runs")
-    address: str | None = Field(default=None,
+                                    description="the backend config each replica runs",
+                                    json_schema_extra=NESTED)
+    address: str | None = Field(default=None, json_schema_extra=ENDPOINT,
                                 description="Ray address; null: the current Ray or local")
     num_gpus: float | None = Field(default=None, ge=0,
                                    description="per replica; null: 1 for vllm, else 0")

@@ -70,6 +70,9 @@ def expand(overrides: Sequence[str]) -> Expansion:
 def _check_keys(parsed: list[SweepOverride], swept: tuple[str, ...]) -> None:
     for override in parsed:
         key = override.key
+        if override.empty:
+            raise ConfigError(key, f"{override.text!r} sweeps over no value, so the sweep has no "
+                              "runs; e.g. seed='range(3)' is 0, 1, 2")
         if key in RESERVED_KEYS:
             raise ConfigError(key, "set by the sweep for every run; remove this override")
         if key == "out_dir" and override.swept:

@@ -26,6 +26,7 @@ from typing import Any
 
 from societas.simulator._clock import now_utc
 from societas.simulator._log import write_json_atomic
+from societas.simulator._signals import run as run_interruptibly
 from societas.simulator.backends._base import Backend
 from societas.simulator.sweep._layout import RunState, run_state
 from societas.simulator.sweep._shared import view_of
@@ -68,7 +69,7 @@ class RunReport:
 
 def execute_group(task: GroupTask, report: Report) -> list[RunReport]:
     """Play a group of runs to the end (blocking); one report per run, in task order."""
-    return asyncio.run(_execute(task, report))
+    return run_interruptibly(_execute(task, report))  # workers=0: the CLI's signals
 
 
 async def _execute(task: GroupTask, report: Report) -> list[RunReport]:
