@@ -136,12 +136,14 @@ def test_an_interrupted_run_is_redone_and_ends_identical(tmp_path):
     overrides = [*SMALL, out(tmp_path), "seed=range(3)", "chunk_rows=20"]
     first = sweep(overrides, workers=0, progress=False)
     hashes = {r.run_id: simulator.content_hash(r.run_dir) for r in first.runs}
-    victim = first.runs[1].run_dir  # make it look killed mid-run: status running, chunks lost
-    manifest = json.loads((victim / "manifest.json").read_text())
-    (victim / "manifest.json").write_text(json.dumps({**manifest, "status": "running"}))
-    chunks = sorted((victim / "events").glob("part-*.parquet"))
+    victim = first.runs[1].run_dir  # make it look killed mid-run: status running, and only
+    chunks = sorted((victim / "events").glob("part-*.parquet"))  # the first half written
     for chunk in chunks[len(chunks) // 2:]:
         chunk.unlink()
+    manifest = json.loads((victim / "manifest.json").read_text())
+    kept = {**manifest["chunks"], "events": manifest["chunks"]["events"][: len(chunks) // 2]}
+    (victim / "manifest.json").write_text(json.dumps({**manifest, "status": "running",
+                                                      "chunks": kept}))
 
     again = sweep(overrides, workers=0, progress=False)
     assert [r.status for r in again.runs] == ["skipped", "completed", "skipped"]
