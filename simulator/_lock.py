@@ -16,6 +16,7 @@ import json
 import os
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,7 @@ def acquire(run_dir: str | os.PathLike[str], command: str) -> RunLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _read_holder(fd)
+            holder = _wait_for_holder(fd)
             os.close(fd)
             raise RunDirectoryError(f"{run_dir} is in use by {holder}; wait for it to end") \
                 from None
@@ -92,13 +93,25 @@ def _write_holder(fd: int, command: str) -> None:
     os.pwrite(fd, json.dumps(holder_info(command)).encode(), 0)
 
 
-def _read_holder(fd: int) -> str:
+#: How long a refused process waits for a holder that has just taken the lock to name itself.
+HOLDER_WAIT_S = 2.0
+
+
+def _wait_for_holder(fd: int) -> str:
+    """The holder as the refusal names it, waiting briefly for one that is writing its name."""
+    deadline = time.monotonic() + HOLDER_WAIT_S
+    while (holder := _read_holder(fd)) is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # the holder writes its name right after taking the lock
+    return holder or "another process (it is starting)"
+
+
+def _read_holder(fd: int) -> str | None:
     try:
         info = json.loads(os.pread(fd, 65_536, 0) or b"{}")
     except (OSError, ValueError):
         info = {}
     if not isinstance(info, dict) or "pid" not in info:  # taken a moment ago, not yet written
-        return "another process (it is starting)"
+        return None
     return (f"pid {info.get('pid')} on host {info.get('host')} "
             f"(societas {info.get('command')}, since {info.get('since')})")
 
