@@ -17,7 +17,8 @@ Model text is hostile: `parse` and `from_json` return a valid answer or raise `A
 whatever the text (digits beyond Python's int limit, nesting deeper than the recursion limit,
 wrong types); any other exception inside them becomes an `AnswerError` naming it, which the
 engine counts as an invalid answer. Strings decoded from JSON escapes (``"\\ud800"``,
-``"\\u001b"``) are cleaned by the rule of `societas.simulator._text`, as the raw text was.
+``"\\u001b"``) are cleaned by the rule of `societas.simulator._text`, as the raw text was, and so
+are the strings a `Text` or `Form` answer holds however they came (`parse` or `from_json`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar, Union, get_args, ge
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from societas.simulator._text import clean_model_text
+from societas.simulator._text import clean_model_text, is_clean
 
 A = TypeVar("A")
 M = TypeVar("M", bound=BaseModel)
@@ -344,6 +345,7 @@ class Text(Question[str]):
     def check(self, value: Any) -> str:
         if not isinstance(value, str):
             raise AnswerError(f"expected text, got {_clip(repr(value))}")
+        value = clean_model_text(value)  # from_json's values too obey the rule for model text
         words = value.split()
         if not words:
             raise AnswerError("the answer is empty")
@@ -408,7 +410,8 @@ class Form(Question[M]):
         else:
             if not isinstance(value, dict):
                 raise AnswerError(f"expected a JSON object, got {_clip(repr(value))}")
-            value = {k: v for k, v in value.items() if k != "reasoning"}
+            # strings cleaned like model text, so an answer never holds what the log refuses
+            value = {k: _clean_strings(v) for k, v in value.items() if k != "reasoning"}
             try:
                 answer = self.model.model_validate(value)
             except ValidationError as err:
@@ -484,7 +487,7 @@ def _load_json_object(text: str) -> dict[str, Any]:
         raise AnswerError(f"invalid JSON (nested too deeply) in {_clip(text)}") from None
     if not isinstance(obj, dict):
         raise AnswerError(f"expected a JSON object, got {_clip(text)}")
-    return _clean_strings(obj) if _ESCAPE.search(body) else obj
+    return _clean_strings(obj) if _ESCAPE.search(body) or not is_clean(body) else obj
 
 
 def _clean_strings(value: Any) -> Any:

@@ -22,6 +22,11 @@ _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def is_clean(text: str) -> bool:
+    """Whether `clean_model_text` would leave `text` as it is."""
+    return _SUSPECT.search(text) is None
+
+
 def clean_model_text(text: str) -> str:
     """`text` with lone surrogates replaced, line breaks made LF and other controls removed."""
     if _SUSPECT.search(text) is None:

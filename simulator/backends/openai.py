@@ -224,14 +224,15 @@ def parse_reply(body: bytes | str) -> tuple[Response, bool]:
     """A chat-completions reply body as a `Response`, and whether its usage was readable.
 
     The body must be a JSON object whose ``choices[0].message.content`` is a string; anything
-    else (not JSON, truncated, another shape, content that is null, a number or a list) is a
-    `Response` with ``error`` set (``malformed reply, ...``), which the engine counts as a backend
-    error and asks again. Usage counts that are not non-negative integers do not spoil the
-    answer: they count as 0, and the second value is False for the caller to count.
+    else (not JSON, truncated, nested past the recursion limit, another shape, content that is
+    null, a number or a list) is a `Response` with ``error`` set (``malformed reply, ...``), which
+    the engine counts as a backend error and asks again. Usage counts that are not non-negative
+    integers do not spoil the answer: they count as 0, and the second value is False for the
+    caller to count.
     """
     try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError) as err:  # JSONDecodeError, bad UTF-8, >4,300 digits
+        payload = _load_json(body)
+    except (ValueError, RecursionError) as err:  # JSONDecodeError, bad UTF-8, deep nesting
         reason = err.msg if isinstance(err, json.JSONDecodeError) else type(err).__name__
         return _malformed(f"not JSON ({reason})", body), True
     choices = payload.get("choices") if isinstance(payload, dict) else None
@@ -256,7 +257,7 @@ def parse_reply(body: bytes | str) -> tuple[Response, bool]:
 def served_models(body: bytes | str) -> dict[Any, dict[str, Any]]:
     """The models a ``/models`` reply lists, by id; `ValueError` saying what is wrong."""
     try:
-        payload = json.loads(body)
+        payload = _load_json(body)
     except (ValueError, RecursionError) as err:
         reason = err.msg if isinstance(err, json.JSONDecodeError) else type(err).__name__
         raise ValueError(f"not JSON ({reason}): {_clip(body)}") from None
@@ -264,6 +265,23 @@ def served_models(body: bytes | str) -> dict[Any, dict[str, Any]]:
     if not isinstance(data, list) or not all(isinstance(m, dict) for m in data):
         raise ValueError(f"not a list of models: {_clip(body)}")
     return {m.get("id"): m for m in data if isinstance(m.get("id"), str | int)}
+
+
+def _load_json(body: bytes | str) -> Any:
+    """`body` decoded as JSON, leniently where leniency loses nothing.
+
+    Raw control characters inside strings are accepted (`Response` cleans the content), and an
+    integer past Python's 4,300-digit limit reads as a float (infinite: no token count), so
+    neither spoils a reply whose content is readable.
+    """
+    return json.loads(body, strict=False, parse_int=_int)
+
+
+def _int(digits: str) -> int | float:
+    try:
+        return int(digits)
+    except ValueError:  # past sys.get_int_max_str_digits()
+        return float(digits)
 
 
 def _object(value: Any) -> tuple[dict[str, Any], bool]:
