@@ -13,7 +13,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from societas.simulator._cli_summary import format_value
+from societas.simulator._cli_summary import format_value, plain
 
 
 def add_view_command(commands: Any) -> None:
@@ -78,6 +78,6 @@ def print_metrics(run_dir: Path, console: Any) -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in metrics.items():
-        table.add_row(name, format_value(value))
+        table.add_row(plain(name), plain(format_value(value)))
     console.print(table)
 

@@ -18,6 +18,7 @@ import polars as pl
 
 from societas.analysis._registry import Describer, analysis_for
 from societas.analysis.load import events, manifest
+from societas.simulator._display import one_line
 
 _HIDDEN = {"outcome"}
 
@@ -86,8 +87,16 @@ def timeline(run_dir: str | os.PathLike[str], *, agent: str | None = None,
 
 
 def render(entries: Iterator[Entry], console: Any) -> int:
-    """Print entries to a rich console, one heading per simulation and step; returns the count."""
+    """Print entries to a rich console, one heading per simulation and step; returns the count.
+
+    Everything shown from the log (phase, actors, agents' words) is plain text through
+    `one_line`: no control character reaches the terminal, nothing is read as markup, and each
+    entry is one line of text (a line break in a speech shows as ``⏎``), indented under its
+    heading even where the console wraps it, and only headings start at the margin.
+    """
+    from rich.padding import Padding
     from rich.rule import Rule
+    from rich.text import Text
 
     current: tuple[int, int, str] | None = None
     count = 0
@@ -95,9 +104,24 @@ def render(entries: Iterator[Entry], console: Any) -> int:
         where = (entry.sim, entry.step, entry.phase)
         if where != current:
             if current is None or current[0] != entry.sim:
-                console.print(Rule(f"simulation {entry.sim}", style="bold"))
-            console.print(f"[bold cyan]step {entry.step}[/] [dim]· {entry.phase}[/]")
+                console.print(Rule(Text(f"simulation {entry.sim}"), style="bold"))
+            console.print(_heading(entry.step, entry.phase))
             current = where
-        console.print(f"  {entry.text}", highlight=False, markup=False)
+        console.print(Padding(Text(one_line(entry.text)), (0, 0, 0, 2), expand=False))
         count += 1
     return count
+
+
+def _heading(step: int, phase: str) -> Any:
+    """``step N · phase``: the phase as plain text, wrapping in a column of its own.
+
+    So no wrapped line of a long phase starts at the margin, where only headings do.
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True, style="bold cyan")
+    grid.add_column(style="dim", overflow="fold")
+    grid.add_row(Text(f"step {step}"), Text(f"· {one_line(phase)}"))
+    return grid

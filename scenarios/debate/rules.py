@@ -38,6 +38,14 @@ Metrics (``analysis.opinion``)
 Deviations from DEBATE
     The chat has a fixed number of turns; the public stance is stated by the post's author, not
     scored by a classifier; the rating before round r + 1 is the rating after round r.
+
+Version history
+    1: DEBATE's protocol, mixed groups of classical updaters.
+    2: another member's words (posts in ``rate``, posts and chat messages in memory) are shown
+       as one JSON string literal (``views.quoted``), with a note that they are quoted exactly,
+       instead of pasted inside plain double quotes: a line break or a quote in a post can no
+       longer end the quote and start a prompt line of its own (a fake instruction). The words,
+       and everything else a member is told, are unchanged.
 """
 
 from __future__ import annotations
@@ -51,7 +59,7 @@ from societas.agents import Agent
 from societas.scenarios._templates import Prompts
 from societas.scenarios.opinion.initial import Initial, Levels, check_scale
 from societas.scenarios.opinion.strategies import UPDATERS, stance_words
-from societas.scenarios.opinion.views import Heard, SpeakView, UpdateView
+from societas.scenarios.opinion.views import Heard, SpeakView, UpdateView, quoted
 from societas.simulator.scenario import (
     Choice,
     ConfigError,
@@ -59,6 +67,7 @@ from societas.simulator.scenario import (
     Form,
     Outcome,
     PopulationConfig,
+    Question,
     RunConfig,
     Scenario,
     Sim,
@@ -170,6 +179,15 @@ class Debate(Scenario):
         return 1 + config.rounds * (2 + 2 * config.chat_turns)  # ratings, tweets, chat turns
 
     @classmethod
+    def answer_shapes(cls, config: BaseModel) -> dict[str, Question[Any]]:
+        """The shapes of the questions, for checking fixed answers when a run is planned."""
+        assert isinstance(config, DebateConfig)
+        return {"rate": Choice(name="rate", prompt="", options=list(range(LOW, HIGH + 1))),
+                "tweet": Form(name="tweet", prompt="", model=Tweet,
+                              limits={"message": (1, 8 * config.tweet_words)}),
+                "message": Text(name="message", prompt="", max_words=config.message_words)}
+
+    @classmethod
     def check_population(cls, config: BaseModel, population: PopulationConfig) -> None:
         size = getattr(config, "group_size", 4)
         if population.size % size:
@@ -214,9 +232,9 @@ class Debate(Scenario):
             sim.emit(Tweeted(actor=author, target=reader, group=self.group_of[author],
                              round=round_number, message=post.message, stance=post.stance))
             sim.tell(author, f'Round {round_number}: you posted to {self.display(sim, reader)}: '
-                             f'"{post.message}"')
+                             f'{quoted(post.message)}')
             sim.tell(reader, f'Round {round_number}: {self.display(sim, author)} posted to you: '
-                             f'"{post.message}"')
+                             f'{quoted(post.message)}')
             heard[reader] = Heard(author=self.display(sim, author), text=post.message,
                                   opinion=post.stance)
         return heard
@@ -233,9 +251,9 @@ class Debate(Scenario):
                 sim.emit(Messaged(actor=author, target=reader, group=self.group_of[author],
                                   round=round_number, turn=turn, message=text))
                 sim.tell(author, f'Round {round_number}: you said to '
-                                 f'{self.display(sim, reader)}: "{text}"')
+                                 f'{self.display(sim, reader)}: {quoted(text)}')
                 sim.tell(reader, f'Round {round_number}: {self.display(sim, author)} said to '
-                                 f'you: "{text}"')
+                                 f'you: {quoted(text)}')
 
     async def rate(self, sim: Sim, round_number: int, heard: dict[str, Heard]) -> None:
         """Every member rates the statement privately."""

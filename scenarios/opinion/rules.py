@@ -62,6 +62,14 @@ Deviations from the paper
     Reports are constrained choices instead of classified free text; the 6 cumulative-memory
     templates are one sentence per event; personas are the config's (the paper's 10 personas
     are in its Appendix B); dyads run along graph edges when a graph is given.
+
+Version history
+    1: the paper's protocol, dyads and rounds, cumulative and reflective memory.
+    2: posts read in ``report``, and posts written and read in memory (and so in ``reflect``),
+       are shown as one JSON string literal (``views.quoted``), with a note that they are
+       quoted exactly, instead of pasted inside plain double quotes: a line break or a quote in
+       a post can no longer end the quote and start a prompt line of its own (a fake
+       instruction). The words, and everything else an agent is told, are unchanged.
 """
 
 from __future__ import annotations
@@ -77,9 +85,24 @@ from societas.scenarios.opinion.classical import Surveyed
 from societas.scenarios.opinion.initial import Initial, Levels, check_scale
 from societas.scenarios.opinion.strategies import UPDATERS, stance_words
 from societas.scenarios.opinion.topics import LEVELS, TOPICS, Framing
-from societas.scenarios.opinion.views import Heard, ReflectView, SpeakView, UpdateView
+from societas.scenarios.opinion.views import (
+    Heard,
+    ReflectView,
+    SpeakView,
+    UpdateView,
+    quoted,
+)
 from societas.simulator.graph import GRAPH_EVENTS, link, log_network, sources, unlink
-from societas.simulator.scenario import Choice, Event, Outcome, RunConfig, Scenario, Sim, Text
+from societas.simulator.scenario import (
+    Choice,
+    Event,
+    Outcome,
+    Question,
+    RunConfig,
+    Scenario,
+    Sim,
+    Text,
+)
 
 PROMPTS = Prompts(__file__)
 LOW, HIGH = -2, 2
@@ -165,6 +188,14 @@ class OpinionDynamics(Scenario):
         assert isinstance(config, OpinionDynamicsConfig)
         return config.steps
 
+    @classmethod
+    def answer_shapes(cls, config: BaseModel) -> dict[str, Question[Any]]:
+        """The shapes of the questions, for checking fixed answers when a run is planned."""
+        assert isinstance(config, OpinionDynamicsConfig)
+        return {"post": Text(name="post", prompt="", max_words=config.post_words),
+                "report": Choice(name="report", prompt="", options=list(range(LOW, HIGH + 1))),
+                "reflect": Text(name="reflect", prompt="", max_words=config.reflection_words)}
+
     async def run(self, sim: Sim) -> Outcome:
         cfg = self.config
         self.claim = cfg.claim_text()
@@ -205,7 +236,7 @@ class OpinionDynamics(Scenario):
         heard = (Heard(author=speaker, text=post, opinion=self.opinions[speaker]),)
         opinion = await sim.ask(listener, self.report_question(sim, listener, heard))
         self.settle(sim, listener, heard, opinion)
-        await self.remember(sim, {speaker: f'You posted: "{post}"',
+        await self.remember(sim, {speaker: f'You posted: {quoted(post)}',
                                   listener: self.read_note(heard, opinion)})
         self.rewire(sim, listener, heard)
 
@@ -224,7 +255,7 @@ class OpinionDynamics(Scenario):
                                      for a, heard in feeds.items()})
         for agent, heard in feeds.items():
             self.settle(sim, agent, heard, reports[agent])
-        notes = {a: f'You posted: "{posts[a]}"' + (
+        notes = {a: f'You posted: {quoted(posts[a])}' + (
             " " + self.read_note(feeds[a], reports[a]) if a in feeds else "")
             for a in self.agents}
         await self.remember(sim, notes)
@@ -261,7 +292,7 @@ class OpinionDynamics(Scenario):
 
     def read_note(self, heard: tuple[Heard, ...], opinion: Any) -> str:
         """What a reader remembers of one reading."""
-        texts = " ".join(f'"{h.text}"' for h in heard)
+        texts = " ".join(h.quoted for h in heard)
         label = LEVELS[int(opinion)]
         return (f"You read {'a post' if len(heard) == 1 else 'posts'} from "
                 f"{'a stranger' if len(heard) == 1 else 'strangers'}: {texts} Afterwards your "

@@ -1,12 +1,24 @@
 """What an agent knows when asked about its opinion: typed views read by prompts and strategies.
 
 `UpdateView` and `SpeakView` are shared by every opinion scenario (the debate uses them too), so
-one set of classical strategies answers them all.
+one set of classical strategies answers them all. Another agent's words reach a prompt only as
+`quoted` text.
 """
 
 from __future__ import annotations
 
+import json
+
 from pydantic import BaseModel, ConfigDict
+
+
+def quoted(text: str) -> str:
+    """`text` as one JSON string literal, the way prompts show an agent's words.
+
+    Quotes and line breaks are escaped, so the words can never start a line of their own in a
+    prompt or a memory (a fake instruction after a newline stays inside the author's quotes).
+    """
+    return json.dumps(text, ensure_ascii=False)
 
 
 class _View(BaseModel):
@@ -23,6 +35,11 @@ class Heard(_View):
     author: str
     text: str
     opinion: float
+
+    @property
+    def quoted(self) -> str:
+        """The text as prompts show it: one JSON string literal (see `quoted`)."""
+        return quoted(self.text)
 
 
 class UpdateView(_View):
