@@ -13,12 +13,17 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Mapping
+from pathlib import Path
 
 from societas.simulator._cli_plugins import PluginError
+from societas.simulator._display import one_line
 from societas.simulator._errors import (
     ConfigError,
     ReplayDivergence,
+    RunDirectoryError,
     SimulationError,
     SocietasError,
 )
@@ -57,11 +62,44 @@ def describe(err: Exception, where: str | None = None) -> tuple[str, int]:
         return _flat(f"{where + ': ' if where else ''}text in the run directory could not be "
                      f"shown (rich markup: {err}); this is a bug in Societas's display, please "
                      "report it (--debug shows the traceback)"), FAILED
+    if isinstance(err, json.JSONDecodeError):
+        return _flat(f"{where + ': ' if where else ''}a JSON file is not valid JSON: {err}"), USAGE
     if isinstance(err, ValueError):
         return _flat(str(err) or type(err).__name__), USAGE
     return _flat(f"internal error ({type(err).__name__}: {err}); this is a bug in Societas, "
                  "please report it with the output of the same command run with --debug, "
                  "which shows the traceback"), FAILED
+
+
+#: What `check_manifest` requires of a manifest that a command re-executes (replay, resume, fork).
+RERUN_KEYS = {"run_id": str, "status": str, "config": dict}
+
+
+def check_manifest(run_dir: str, required: Mapping[str, type] | None = None) -> None:
+    """Refuse a ``manifest.json`` in `run_dir` that is not a JSON object, naming the file.
+
+    Args:
+        run_dir: the run directory a command was given; a missing manifest is left to the
+            command (which says the folder is not a run directory).
+        required: keys the command reads, with the JSON type each must have.
+    """
+    path = Path(run_dir) / "manifest.json"
+    if not path.is_file():
+        return
+    try:
+        manifest = json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise RunDirectoryError(f"{path} is not valid JSON ({err}); restore the manifest the run "
+                                "wrote") from None
+    if not isinstance(manifest, dict):
+        raise RunDirectoryError(f"{path} holds a JSON {type(manifest).__name__}, not the object "
+                                "a run writes; restore the manifest the run wrote")
+    for key, kind in (required or {}).items():
+        if not isinstance(manifest.get(key), kind):
+            found = "has no" if key not in manifest else "has a wrong"
+            raise RunDirectoryError(f"{path} {found} {key!r} (a run writes it as a JSON "
+                                    f"{'object' if kind is dict else 'string'}); restore the "
+                                    "manifest the run wrote")
 
 
 def _os_error(err: OSError) -> str:
@@ -84,5 +122,5 @@ def _is_markup_error(err: Exception) -> bool:
 
 
 def _flat(text: str) -> str:
-    """`text` on one line: every run of whitespace, line breaks included, becomes one space."""
-    return " ".join(text.split())
+    """`text` on one line: whitespace runs become one space, other controls visible escapes."""
+    return one_line(" ".join(text.split()))

@@ -28,6 +28,8 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
+from societas.simulator._display import one_line
+
 COMMANDS_GROUP = "societas.commands"
 REPORTS_GROUP = "societas.reports"
 
@@ -45,9 +47,9 @@ def plugin_entry_points(group: str) -> list[EntryPoint]:
 
 
 def _failure(ep: EntryPoint, what: str, err: BaseException) -> str:
+    reason = one_line(" ".join(str(err).split()))
     return (f"the {ep.group} entry point {ep.name!r} = {ep.value!r} {what} "
-            f"({type(err).__name__}: {' '.join(str(err).split())}); fix or uninstall the "
-            "package that declares it")
+            f"({type(err).__name__}: {reason}); fix or uninstall the package that declares it")
 
 
 def add_plugin_commands(commands: Any, builtin: Collection[str]) -> None:

@@ -67,7 +67,7 @@ def compose_config(overrides: Sequence[str] = ()) -> dict[str, Any]:
     """
     from hydra import compose
 
-    with _hydra_errors(), _initialized():
+    with _hydra_errors(overrides), _initialized():
         tree = compose(config_name=CONFIG_NAME, overrides=list(overrides))
         _check_kept(tree, compose(config_name=SELF_FIRST, overrides=list(overrides)), set(),
                     overrides)
@@ -178,14 +178,14 @@ class SweepJob:
 
 def parse_sweep(overrides: Sequence[str]) -> list[SweepOverride]:
     """Parse sweep overrides with Hydra's grammar; a grammar error names its override."""
-    with _hydra_errors(), _initialized() as loader:
+    with _hydra_errors(overrides), _initialized() as loader:
         parser = _parser(loader)
         return [_parse(parser, item) for item in overrides]
 
 
 def compose_sweep(overrides: Sequence[str]) -> list[SweepJob]:
     """Every job of the sweep, in Hydra's multirun order, each composed like `compose_config`."""
-    with _hydra_errors(), _initialized() as loader:
+    with _hydra_errors(overrides), _initialized() as loader:
         parser = _parser(loader)
         parsed = parser.parse_overrides(list(overrides))
         composer = _JobComposer(loader)
@@ -212,18 +212,31 @@ def _parse(parser: Any, item: str) -> SweepOverride:
 
 # -- Hydra sessions --------------------------------------------------------------------------------
 @contextlib.contextmanager
-def _hydra_errors() -> Iterator[None]:
-    """Turn any Hydra, OmegaConf or YAML error raised inside into a one-line `ConfigError`."""
+def _hydra_errors(overrides: Sequence[str] = ()) -> Iterator[None]:
+    """Turn any Hydra, OmegaConf or YAML error raised inside into a one-line `ConfigError`.
+
+    `overrides`, the command line being composed, is checked first for an override without a
+    key (``=3``), and named in the message of a bare ``ValueError`` Hydra raises.
+    """
     import yaml
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    for item in overrides:
+        if "=" in item and not item.partition("=")[0].lstrip("+~"):
+            raise ConfigError("", f"cannot parse the override {item!r}: it has no key before "
+                              "'=' (write key=value, e.g. seed=3)")
     try:
         yield
+    except ConfigError:
+        raise
     except (HydraException, OmegaConfBaseException) as err:
         raise ConfigError("", one_line(err)) from None
     except yaml.YAMLError as err:
         raise ConfigError("", yaml_line(err)) from None
+    except ValueError as err:  # Hydra's own checks of an override's value
+        raise ConfigError("", f"Hydra refused the overrides {' '.join(overrides)}: "
+                          f"{' '.join(str(err).split())}") from None
 
 
 @contextlib.contextmanager

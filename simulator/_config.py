@@ -28,6 +28,10 @@ class PolicyGroup(_Strict):
     persona: dict[str, Any] = {}
 
 
+MAX_POPULATION = 10_000_000
+"""The most agents one simulation may hold (the classical opinion models run 10^5 and more)."""
+
+
 class PopulationConfig(_Strict):
     """Who is in the society.
 
@@ -37,7 +41,9 @@ class PopulationConfig(_Strict):
     (see `_setup.memory_limits`); the planned config holds it resolved, ``{channel: k}``.
     """
 
-    size: int = Field(default=12, ge=1)
+    size: int = Field(default=12, ge=1, le=MAX_POPULATION, description="agents per simulation "
+                      f"(at most {MAX_POPULATION:,}: every agent is built when a simulation "
+                      "starts)")
     strategy: str = "random"
     params: dict[str, Any] = {}
     groups: list[PolicyGroup] = []

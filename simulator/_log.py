@@ -33,7 +33,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from societas.simulator._errors import SimulationError
+from societas.simulator._errors import RunDirectoryError, SimulationError
 from societas.simulator._lifecycle import Lifecycle
 from societas.simulator._rows import (
     CALL_KEY,
@@ -368,7 +368,14 @@ def read_manifest(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(run_dir) / "manifest.json"
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no manifest.json)")
-    manifest = json.loads(path.read_text())
+    try:
+        manifest = json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise RunDirectoryError(f"{path} is not valid JSON ({err}); restore the manifest the "
+                                "run wrote") from None
+    if not isinstance(manifest, dict):
+        raise RunDirectoryError(f"{path} holds a JSON {type(manifest).__name__}, not the object "
+                                "a run writes; restore the manifest the run wrote")
     check_log_format(manifest, run_dir)
     return manifest
 

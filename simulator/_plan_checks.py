@@ -2,7 +2,7 @@
 
 Each raises `ConfigError` naming the key path: a non-finite number among the scenario's or a
 strategy's parameters, an ``out_dir`` below a file, an intervention naming an agent, step or
-simulation the run never has.
+simulation the run never has, a ``fixed`` strategy answer the question would refuse.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from societas.simulator._config import RunConfig
 from societas.simulator._errors import ConfigError
+from societas.simulator._questions import AnswerError, Question
 
 if TYPE_CHECKING:
     from societas.simulator._scenario import Scenario
@@ -76,6 +77,27 @@ def check_intervention_targets(config: RunConfig, scenario_cls: type[Scenario],
             raise ConfigError(f"{where}.sim", f"{intervention.sim} is not a simulation of this "
                               f"run: simulations={config.simulations} numbers them 0 to "
                               f"{config.simulations - 1}")
+
+
+def check_fixed_answers(answers: Mapping[str, Any], shapes: Mapping[str, Question[Any]],
+                        path: str) -> None:
+    """Each fixed answer (``params.answers``) fits the shape of the question it answers.
+
+    Args:
+        answers: the fixed answers, by question name.
+        shapes: the scenario's questions as its config shapes them (`answer_shapes`); a
+            question missing here depends on the simulation's state and is checked when asked.
+        path: the key path of `answers` (``population.params.answers``).
+    """
+    for name, value in answers.items():
+        shape = shapes.get(name)
+        if shape is None:
+            continue
+        try:
+            shape.from_json(value)
+        except AnswerError as err:
+            raise ConfigError(f"{path}.{name}", f"the {name!r} question would refuse this "
+                              f"answer: {err}") from None
 
 
 def agent_ids(size: int) -> list[str]:

@@ -14,6 +14,7 @@ from societas.simulator._population import AgentLike, AgentSpec
 from societas.simulator._strategies import Strategy
 
 if TYPE_CHECKING:
+    from societas.simulator._questions import Question
     from societas.simulator._sim import Sim
 
 
@@ -69,6 +70,15 @@ class Scenario:
         when it cannot tell.
         """
         return frozenset(agent_ids(run.population.size))
+
+    @classmethod
+    def answer_shapes(cls, config: BaseModel) -> Mapping[str, Question[Any]]:
+        """The questions whose shape `config` alone decides, by name (prompt and view empty).
+
+        A ``fixed`` strategy's answers are checked against them when a run is planned, not
+        when first asked; a question whose shape depends on the game's state is left out.
+        """
+        return {}
 
     @classmethod
     def check_population(cls, config: BaseModel, population: PopulationConfig) -> None:

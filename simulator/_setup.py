@@ -10,7 +10,12 @@ from pydantic import BaseModel
 
 from societas.simulator._config import PopulationConfig, RunConfig, validate_model
 from societas.simulator._errors import ConfigError
-from societas.simulator._plan_checks import check_finite, check_intervention_targets, check_out_dir
+from societas.simulator._plan_checks import (
+    check_finite,
+    check_fixed_answers,
+    check_intervention_targets,
+    check_out_dir,
+)
 from societas.simulator._population import DEFAULT_CHANNEL, MODEL_POLICY, AgentSpec, Population
 from societas.simulator._registry import (
     backend_names,
@@ -21,7 +26,7 @@ from societas.simulator._registry import (
 )
 from societas.simulator._scenario import Scenario
 from societas.simulator._seeding import derive_rng
-from societas.simulator._strategies import Strategy
+from societas.simulator._strategies import FixedStrategy, Strategy
 from societas.simulator.graph import check_graph
 
 
@@ -68,7 +73,7 @@ def plan_run(raw: RunConfig | Mapping[str, Any]) -> RunPlan:
     default_policy = MODEL_POLICY
     if scripted or grouped == population.size:
         default_policy = _add_policy(policies, table, population.strategy, population.params,
-                                     "population", scenario_cls)
+                                     "population", scenario_cls, scenario_config)
     elif population.strategy != "random" or population.params:
         raise ConfigError("population.strategy", f"{population.strategy!r} would be ignored: "
                           f"with backend={config.backend.name} every agent outside "
@@ -78,7 +83,8 @@ def plan_run(raw: RunConfig | Mapping[str, Any]) -> RunPlan:
         name = group.strategy or (population.strategy if scripted else None)
         if name is not None:
             params = group.params if group.strategy else population.params
-            _add_policy(policies, table, name, params, f"population.groups.{i}", scenario_cls)
+            where = f"population.groups.{i}" if group.strategy else "population"
+            _add_policy(policies, table, name, params, where, scenario_cls, scenario_config)
     _check_interventions(config, scenario_cls)
     check_intervention_targets(config, scenario_cls, scenario_config)
     scenario_cls.check_run(scenario_config, config)
@@ -131,7 +137,8 @@ def policy_id(name: str, params: Mapping[str, Any]) -> str:
 
 
 def _add_policy(policies: dict[str, Strategy], table: dict[str, type[Strategy]], name: str,
-                params: Mapping[str, Any], path: str, scenario_cls: type[Scenario]) -> str:
+                params: Mapping[str, Any], path: str, scenario_cls: type[Scenario],
+                scenario_config: BaseModel) -> str:
     if name == MODEL_POLICY:
         raise ConfigError(f"{path}.strategy", f"{MODEL_POLICY!r} is reserved; leave the strategy "
                           "unset for agents answered by the model")
@@ -145,6 +152,9 @@ def _add_policy(policies: dict[str, Strategy], table: dict[str, type[Strategy]],
     if unfit:
         raise ConfigError(f"{path}.strategy", f"{name!r} cannot play {scenario_cls.name}: "
                           f"{unfit}")
+    if isinstance(strategy, FixedStrategy):  # an answer the question refuses: now, not mid-run
+        check_fixed_answers(strategy.params.answers, scenario_cls.answer_shapes(scenario_config),
+                            f"{path}.params.answers")
     policy = policy_id(name, params)
     policies[policy] = strategy
     return policy

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from societas.simulator._cli_errors import UsageError, describe
+from societas.simulator._cli_errors import RERUN_KEYS, UsageError, check_manifest, describe
 from societas.simulator._cli_plugins import add_plugin_commands
 from societas.simulator._cli_summary import print_summary
 from societas.simulator._signals import install_signal_handlers, interruption
@@ -43,6 +43,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_replay(args: argparse.Namespace) -> int:
     from societas.simulator._replay import replay
 
+    check_manifest(args.run_dir, RERUN_KEYS)
     report = replay(args.run_dir, out_dir=args.out, progress=args.progress)
     verdict = "identical" if report.identical else "DIFFERENT"
     print(f"replayed {report.run_dir} offline in {report.wall_s:.1f} s: event log {verdict}")
@@ -59,6 +60,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     from societas.simulator._replay import resume
     from societas.simulator._trust import parse_confirmations
 
+    check_manifest(args.run_dir, RERUN_KEYS)
     result = resume(args.run_dir, trust_manifest=args.trust_manifest,
                     backend_overrides=parse_confirmations(args.confirm))
     if result is None:
@@ -71,6 +73,10 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 def _cmd_fork(args: argparse.Namespace) -> int:
     from societas.simulator._replay import fork
 
+    if args.at < 0:
+        raise UsageError(f"fork: --at must be a step >= 0, got {args.at} "
+                         "(see societas fork --help)")
+    check_manifest(args.run_dir, RERUN_KEYS)
     result = fork(args.run_dir, at=args.at, overrides=args.overrides, run_id=args.run_id,
                   out_dir=args.out, allow_prompt_changes=args.allow_prompt_changes,
                   trust_manifest=args.trust_manifest)
@@ -90,6 +96,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
+    check_manifest(args.run_dir)
     print_summary(Path(args.run_dir), full=True)
     return 0
 
@@ -174,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args: argparse.Namespace | None = None
     try:
         install_signal_handlers()  # SIGINT and SIGTERM end a run one clean way (see _signals)
+        if _command_of(argv) is None and any(a not in ("-h", "--help") for a in argv):
+            raise UsageError(f"unrecognized arguments: {' '.join(argv)} (see societas --help)")
         # plugins load only for a command that is not built in (or for --help)
         parser = build_parser(plugins=_command_of(argv) not in BUILTIN_COMMANDS)
         args, extra = parser.parse_known_args(argv)

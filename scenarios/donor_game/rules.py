@@ -71,6 +71,7 @@ from societas.simulator.scenario import (
     Number,
     Outcome,
     PopulationConfig,
+    Question,
     RunConfig,
     Scenario,
     Sim,
@@ -179,6 +180,15 @@ class DonorGame(Scenario):
     def max_steps(cls, config: BaseModel, run: RunConfig) -> int:
         assert isinstance(config, DonorGameConfig)
         return config.generations * (1 + config.rounds)  # a strategy step, then the rounds
+
+    @classmethod
+    def answer_shapes(cls, config: BaseModel) -> dict[str, Question[Any]]:
+        """The shapes of the questions, for checking fixed answers when a run is planned.
+
+        ``donate`` is left out: its bound is the donor's resources at the time.
+        """
+        assert isinstance(config, DonorGameConfig)
+        return {"strategy": Text(name="strategy", prompt="", max_words=config.strategy_words)}
 
     @classmethod
     def agent_ids(cls, config: BaseModel, run: RunConfig) -> frozenset[str]:
