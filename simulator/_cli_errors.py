@@ -83,17 +83,12 @@ def check_manifest(run_dir: str, required: Mapping[str, type] | None = None) -> 
             command (which says the folder is not a run directory).
         required: keys the command reads, with the JSON type each must have.
     """
+    from societas.simulator._log import read_manifest  # pyarrow: only for these commands
+
     path = Path(run_dir) / "manifest.json"
     if not path.is_file():
         return
-    try:
-        manifest = json.loads(path.read_bytes())
-    except (ValueError, UnicodeDecodeError) as err:
-        raise RunDirectoryError(f"{path} is not valid JSON ({err}); restore the manifest the run "
-                                "wrote") from None
-    if not isinstance(manifest, dict):
-        raise RunDirectoryError(f"{path} holds a JSON {type(manifest).__name__}, not the object "
-                                "a run writes; restore the manifest the run wrote")
+    manifest = read_manifest(run_dir)  # refuses one that is not a JSON object, naming it
     for key, kind in (required or {}).items():
         if not isinstance(manifest.get(key), kind):
             found = "has no" if key not in manifest else "has a wrong"

@@ -37,6 +37,7 @@ from hypothesis import strategies as st
 from societas import simulator
 from societas.simulator._text import clean_model_text
 from societas.simulator.backends.openai import parse_reply
+from tests._schemas import instance
 
 SOCIETAS = str(Path(sys.executable).with_name("societas"))
 
@@ -52,24 +53,6 @@ class Reply:
 
 Chat = Callable[[dict[str, Any], "ChatServer"], Reply]
 """Writes the reply to one chat request (its decoded JSON body) given the server's state."""
-
-
-def instance(schema: dict[str, Any]) -> Any:
-    """A small valid instance of a JSON schema (the shapes Societas questions use)."""
-    if "enum" in schema:
-        return schema["enum"][0]
-    if "anyOf" in schema or "oneOf" in schema:
-        return instance((schema.get("anyOf") or schema["oneOf"])[0])
-    kind = schema.get("type")
-    if kind == "object":
-        return {k: instance(v) for k, v in schema.get("properties", {}).items()}
-    if kind in ("number", "integer"):
-        return schema.get("minimum", 0)
-    if kind == "boolean":
-        return True
-    if kind == "array":
-        return [instance(schema.get("items", {})) for _ in range(schema.get("minItems", 0))]
-    return "keep what I have"
 
 
 def valid_content(request: dict[str, Any]) -> str:
