@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +24,10 @@ from societas.simulator._budget import FallbackBudget, Tally, error_kind
 from societas.simulator._errors import FallbackBudgetExceeded
 from societas.simulator._log import read_rows
 from societas.simulator._rows import CallRow
-from tests._schemas import instance
+from tests._servers import LoopbackServer, instance
 
 
-class _Listening(ThreadingHTTPServer):
-    request_queue_size = 256  # the backend opens 32 connections at once
-    daemon_threads = True
-
-
-class Server:
+class Server(LoopbackServer):
     """An OpenAI-compatible server on loopback whose chat answers follow `mode`."""
 
     def __init__(self, mode: str) -> None:
@@ -78,17 +73,8 @@ class Server:
                     self.reply(200, {"choices": [{"message": {"content": text}}],
                                      "usage": {"prompt_tokens": 10, "completion_tokens": 5}})
 
-        self.http = _Listening(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
+        super().__init__(Handler)
 
-    def __enter__(self) -> Server:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.http.shutdown()
-        self.http.server_close()
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 from societas import simulator
 from societas.simulator._text import clean_model_text
 from societas.simulator.backends.openai import parse_reply
-from tests._schemas import instance
+from tests._servers import LoopbackServer, instance
 
 SOCIETAS = str(Path(sys.executable).with_name("societas"))
 
@@ -78,12 +78,7 @@ def good(request: dict[str, Any], server: ChatServer) -> Reply:
     return chat_reply(valid_content(request))
 
 
-class _Listening(ThreadingHTTPServer):
-    request_queue_size = 256  # the backend opens 32 connections at once
-    daemon_threads = True
-
-
-class ChatServer:
+class ChatServer(LoopbackServer):
     """An OpenAI-compatible server on loopback whose chat replies `chat` writes.
 
     Args:
@@ -121,9 +116,7 @@ class ChatServer:
                     reply = server.chat(request, server)
                 self.send(reply)
 
-        self.http = _Listening(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     def first_time(self, request: dict[str, Any]) -> bool:
         """Whether this prompt is asked for the first time (a retry resends the same one)."""
@@ -132,13 +125,6 @@ class ChatServer:
         self.seen.add(digest)
         return new
 
-    def __enter__(self) -> ChatServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.http.shutdown()
-        self.http.server_close()
 
 
 @pytest.fixture
