@@ -227,12 +227,12 @@ class WattsStrogatzParams(GraphParams):
     k: int = Field(default=4, ge=2)
     p: float = Field(default=0.1, ge=0.0, le=1.0)
 
-    @model_validator(mode="after")
-    def _even(self) -> WattsStrogatzParams:
-        if self.k % 2:
-            raise ValueError(f"k must be even (each node links k/2 neighbours per side), got "
-                             f"{self.k}")
-        return self
+    @field_validator("k")
+    @classmethod
+    def _even(cls, k: int) -> int:  # a field validator: the error names graph.k
+        if k % 2:
+            raise ValueError("must be even (each node links k/2 neighbours per side)")
+        return k
 
     def check_size(self, size: int) -> None:
         """`k` must be below the population size."""

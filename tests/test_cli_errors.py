@@ -280,7 +280,7 @@ CASES = [
                                    "backend.api_key_env=sk-proj-Zq3xT9aLm2Pw8Rk4Vn6Bc1Hd5Jf7Gs0Y"),
          ("backend.api_key_env",)),
     Case("graph-k-odd", ("run", "scenario=opinion_model", "graph=watts_strogatz", "graph.k=3"),
-         ("graph", "k must be even")),
+         ("graph.k", "must be even")),
     Case("graph-p-above-one", ("run", "scenario=opinion_model", "graph=erdos_renyi", "graph.p=2"),
          ("graph.p",)),
     Case("graph-unknown-key", ("run", "scenario=opinion_model", "graph=watts_strogatz",

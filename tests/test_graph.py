@@ -125,7 +125,7 @@ BAD = [
     ({"name": "small_world"}, None, "graph.name: unknown graph 'small_world'; registered: "),
     ({"name": "erdos_renyi"}, None, "graph: Value error, give p or mean_degree"),
     ({"name": "erdos_renyi", "p": 1.5}, None, "graph.p: Input should be less than or equal to 1"),
-    ({"name": "watts_strogatz", "k": 3}, None, "k must be even"),
+    ({"name": "watts_strogatz", "k": 3}, None, "graph.k: Value error, must be even"),
     ({"name": "watts_strogatz", "k": 12}, 10, "graph.k: k=12 needs more than 12 agents"),
     ({"name": "barabasi_albert", "m": 5}, 5, "graph.m: m=5 needs more than 5 agents"),
     ({"name": "stochastic_block", "blocks": 2}, None, "give p_in and p_out"),
